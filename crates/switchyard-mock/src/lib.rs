@@ -1,0 +1,70 @@
+//! The mock upstream: one HTTP server that speaks every provider family's wire format (OpenAI
+//! and Azure OpenAI, Anthropic, Gemini, Workers AI, Bedrock) with deterministic content and
+//! scripted misbehaviour. It is the upstream of every test and benchmark; each family's module
+//! is written from that provider's published API reference, not from our adapters.
+#![forbid(unsafe_code)]
+
+mod anthropic;
+mod openai;
+mod reply;
+pub mod scenario;
+pub mod schema;
+pub mod synth;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use reply::Hits;
+use std::sync::Arc;
+
+pub use scenario::{MockConfig, Scenario};
+
+/// Shared state of a running mock.
+#[derive(Debug, Default)]
+pub struct Mock {
+    pub config: MockConfig,
+    clock: scenario::ErrorClock,
+    hits: Hits,
+}
+
+impl Mock {
+    pub fn new(config: MockConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            ..Self::default()
+        })
+    }
+
+    /// Requests seen per model id, for tests that assert what the upstream saw.
+    pub fn hits(&self, model: &str) -> u64 {
+        self.hits.get(model)
+    }
+}
+
+/// The mock's routes, all families on one router.
+pub fn router(mock: Arc<Mock>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(openai::chat))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/v1/models", get(openai::models))
+        .route(
+            "/openai/deployments/{deployment}/chat/completions",
+            post(openai::azure_chat),
+        )
+        .route(
+            "/openai/deployments/{deployment}/embeddings",
+            post(openai::azure_embeddings),
+        )
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/mock/hits", get(hits))
+        .with_state(mock)
+}
+
+async fn hits(State(mock): State<Arc<Mock>>) -> axum::Json<serde_json::Value> {
+    axum::Json(mock.hits.snapshot())
+}
+
+/// Serves the mock on a bound listener until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, mock: Arc<Mock>) -> std::io::Result<()> {
+    axum::serve(listener, router(mock)).await
+}

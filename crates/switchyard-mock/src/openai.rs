@@ -1,0 +1,293 @@
+//! OpenAI's Chat Completions, Embeddings and Models endpoints, plus Azure OpenAI's deployment
+//! routes (`api-key` header, `api-version` query parameter). Follows the OpenAI API reference:
+//! unknown body parameters are refused as the real API refuses them.
+
+use crate::reply::{self, Frame};
+use crate::{Mock, synth};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use switchyard_protocol::openai::{self as wire, ChunkEncoder};
+use switchyard_protocol::sse;
+
+/// Body parameters the Chat Completions API accepts besides the ones the wire types name.
+const KNOWN_CHAT_PARAMS: &[&str] = &[
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "store",
+    "service_tier",
+    "modalities",
+    "audio",
+    "prediction",
+    "reasoning_effort",
+    "web_search_options",
+    "verbosity",
+    "prompt_cache_key",
+    "safety_identifier",
+    "functions",
+    "function_call",
+];
+
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    let (kind, code) = match status.as_u16() {
+        401 => ("invalid_request_error", Some("invalid_api_key")),
+        404 => ("invalid_request_error", Some("model_not_found")),
+        429 => ("requests", Some("rate_limit_exceeded")),
+        400..=499 => ("invalid_request_error", None),
+        _ => ("server_error", None),
+    };
+    let body = serde_json::json!({
+        "error": {"message": message, "type": kind, "param": null, "code": code}
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn authorize(mock: &Mock, headers: &HeaderMap, azure: bool) -> Result<(), Response> {
+    let presented = reply::credential(headers, if azure { "api-key" } else { "authorization" });
+    if reply::accepted(mock, presented) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+        ))
+    }
+}
+
+fn azure_version(query: Option<&str>) -> Result<(), Response> {
+    let has_version = query.unwrap_or("").split('&').any(|p| {
+        p.strip_prefix("api-version=")
+            .is_some_and(|v| !v.is_empty())
+    });
+    if has_version {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::NOT_FOUND,
+            "Resource not found: the api-version query parameter is required",
+        ))
+    }
+}
+
+pub(crate) async fn chat(
+    State(mock): State<Arc<Mock>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    if let Err(resp) = authorize(&mock, &headers, false) {
+        return resp;
+    }
+    answer_chat(&mock, None, &headers, query.as_deref(), &body).await
+}
+
+pub(crate) async fn azure_chat(
+    State(mock): State<Arc<Mock>>,
+    Path(deployment): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    if let Err(resp) = azure_version(query.as_deref()).and(authorize(&mock, &headers, true)) {
+        return resp;
+    }
+    answer_chat(&mock, Some(deployment), &headers, query.as_deref(), &body).await
+}
+
+/// Answers a Chat Completions body. `model` overrides the body's model (Azure deployments,
+/// Workers AI's compatible endpoint).
+pub(crate) async fn answer_chat(
+    mock: &Mock,
+    model: Option<String>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let parsed: wire::ChatCompletionRequest = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("We could not parse the JSON body of your request: {e}"),
+            );
+        }
+    };
+    if let Some(unknown) = parsed
+        .extra
+        .keys()
+        .find(|k| !KNOWN_CHAT_PARAMS.contains(&k.as_str()))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("Unrecognized request argument supplied: {unknown}"),
+        );
+    }
+    let req = match wire::request_to_canonical(parsed) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.message),
+    };
+    let model = model.unwrap_or_else(|| req.model.clone());
+    let scenario = match reply::prelude(mock, &model, headers, query, error).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if scenario.malformed && !req.stream {
+        return reply::malformed("application/json");
+    }
+    let shape = synth::Shape {
+        words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
+        seed: scenario.seed,
+    };
+    let resp = synth::complete(&req, &model, shape);
+    if !req.stream {
+        return reply::json(&wire::response_from_canonical(&resp, &model), &scenario);
+    }
+    let mut encoder = ChunkEncoder::new(&model, req.include_usage);
+    let mut frames = Vec::new();
+    for event in synth::stream_events(&resp, scenario.chunks) {
+        let content =
+            event.is_content() || matches!(event, switchyard_protocol::StreamEvent::Text { .. });
+        for chunk in encoder.encode(&event, req.n) {
+            let data = serde_json::to_string(&chunk).unwrap_or_default();
+            let bytes = sse::frame(None, &data);
+            frames.push(if content {
+                Frame::content(bytes)
+            } else {
+                Frame::meta(bytes)
+            });
+        }
+    }
+    frames.push(Frame::meta(sse::DONE));
+    reply::stream(frames, &scenario, "text/event-stream")
+}
+
+pub(crate) async fn embeddings(
+    State(mock): State<Arc<Mock>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    if let Err(resp) = authorize(&mock, &headers, false) {
+        return resp;
+    }
+    answer_embeddings(&mock, None, &headers, query.as_deref(), &body).await
+}
+
+pub(crate) async fn azure_embeddings(
+    State(mock): State<Arc<Mock>>,
+    Path(deployment): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    if let Err(resp) = azure_version(query.as_deref()).and(authorize(&mock, &headers, true)) {
+        return resp;
+    }
+    answer_embeddings(&mock, Some(deployment), &headers, query.as_deref(), &body).await
+}
+
+async fn answer_embeddings(
+    mock: &Mock,
+    model: Option<String>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let parsed: wire::EmbeddingRequest = match serde_json::from_slice(body) {
+        Ok(p) => p,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+    };
+    let base64 = parsed.encoding_format.as_deref() == Some("base64");
+    let req = match wire::embedding_request_to_canonical(parsed) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.message),
+    };
+    let model = model.unwrap_or_else(|| req.model.clone());
+    let scenario = match reply::prelude(mock, &model, headers, query, error).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if scenario.malformed {
+        return reply::malformed("application/json");
+    }
+    let out = synth::embed(&req, &model, mock.config.embedding_dims.unwrap_or(256));
+    let data = out
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, v)| wire::EmbeddingData {
+            object: "embedding".into(),
+            index: i as u32,
+            embedding: if base64 {
+                serde_json::Value::String(encode_base64_f32(v))
+            } else {
+                serde_json::json!(v)
+            },
+        })
+        .collect();
+    let body = wire::EmbeddingResponse {
+        object: "list".into(),
+        data,
+        model,
+        usage: wire::EmbeddingUsage {
+            prompt_tokens: out.usage.input_tokens,
+            total_tokens: out.usage.input_tokens,
+        },
+    };
+    reply::json(&body, &scenario)
+}
+
+/// Little-endian f32s in standard base64, as OpenAI's `encoding_format: base64` returns them.
+pub fn encode_base64_f32(v: &[f32]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub(crate) async fn models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    if let Err(resp) = authorize(&mock, &headers, false) {
+        return resp;
+    }
+    let mut ids: Vec<String> = mock.config.models.keys().cloned().collect();
+    if ids.is_empty() {
+        ids = vec![
+            "gpt-4o-mini".into(),
+            "gpt-4o".into(),
+            "text-embedding-3-small".into(),
+        ];
+    }
+    let list = wire::ModelList {
+        object: "list".into(),
+        data: ids
+            .into_iter()
+            .map(|id| wire::ModelObject {
+                id,
+                object: "model".into(),
+                created: 1_700_000_000,
+                owned_by: "switchyard-mock".into(),
+            })
+            .collect(),
+    };
+    axum::Json(list).into_response()
+}

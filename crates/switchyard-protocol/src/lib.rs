@@ -1,0 +1,13 @@
+//! Switchyard's protocol: the canonical request/response/stream model every front door and
+//! provider translates through, the OpenAI and Anthropic wire types, SSE framing and error
+//! bodies. Pure data and conversions: this crate never does I/O.
+#![forbid(unsafe_code)]
+
+pub mod anthropic;
+pub mod canonical;
+pub mod error;
+pub mod openai;
+pub mod sse;
+
+pub use canonical::*;
+pub use error::{ErrorKind, ProviderError};

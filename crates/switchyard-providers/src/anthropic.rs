@@ -1,0 +1,101 @@
+//! The Anthropic Messages family: `POST {base}/messages` with `x-api-key` and
+//! `anthropic-version`, `max_tokens` always set, SSE events from `message_start` to
+//! `message_stop`. Anthropic has no embeddings API.
+
+use crate::http::{self, Decoded};
+use crate::{Call, Credentials, EventStream, Provider};
+use async_trait::async_trait;
+use switchyard_protocol::anthropic::{
+    self as wire, EventDecoder, MessagesResponse, StreamEventWire,
+};
+use switchyard_protocol::{
+    ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorKind, ProviderError,
+};
+
+/// The Anthropic adapter.
+pub struct Anthropic;
+
+const DEFAULT_VERSION: &str = "2023-06-01";
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+fn request(
+    call: Call<'_>,
+    req: &ChatRequest,
+    stream: bool,
+) -> Result<reqwest::RequestBuilder, ProviderError> {
+    if req.n > 1 {
+        return Err(ProviderError::new(
+            ErrorKind::BadRequest,
+            "Anthropic models return one choice; `n` must be 1",
+        ));
+    }
+    let quirks = &call.endpoint.quirks;
+    let mut canonical = req.clone();
+    canonical.stream = stream;
+    let body = wire::request_from_canonical(
+        &canonical,
+        call.model,
+        quirks.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+    );
+    let mut builder = call
+        .http
+        .post(format!("{}/messages", call.endpoint.base_url))
+        .header(
+            "anthropic-version",
+            quirks
+                .anthropic_version
+                .as_deref()
+                .unwrap_or(DEFAULT_VERSION),
+        )
+        .json(&body);
+    if let Credentials::ApiKey(key) = &call.endpoint.credentials {
+        builder = builder.header("x-api-key", key);
+    }
+    Ok(builder)
+}
+
+#[async_trait]
+impl Provider for Anthropic {
+    async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let resp = http::send(call, request(call, req, false)?).await?;
+        let message: MessagesResponse = http::read_json(call, resp).await?;
+        let mut response = wire::response_to_canonical(message);
+        response.created = crate::unix_now();
+        Ok(response)
+    }
+
+    async fn chat_stream(
+        &self,
+        call: Call<'_>,
+        req: &ChatRequest,
+    ) -> Result<EventStream, ProviderError> {
+        let resp = http::send(call, request(call, req, true)?).await?;
+        let mut decoder = EventDecoder::default();
+        let created = crate::unix_now();
+        Ok(http::decode_stream(http::sse(resp), move |event| {
+            if event.data.trim().is_empty() {
+                return Ok(Decoded::more(Vec::new()));
+            }
+            let parsed: StreamEventWire = http::parse_json(event.data.as_bytes())?;
+            let done = matches!(parsed, StreamEventWire::MessageStop);
+            let mut events = decoder.decode(parsed)?;
+            for e in &mut events {
+                if let switchyard_protocol::StreamEvent::Start { created: c, .. } = e {
+                    *c = created;
+                }
+            }
+            Ok(Decoded { events, done })
+        }))
+    }
+
+    async fn embed(
+        &self,
+        _call: Call<'_>,
+        _req: &EmbedRequest,
+    ) -> Result<EmbedResponse, ProviderError> {
+        Err(ProviderError::new(
+            ErrorKind::BadRequest,
+            "the Anthropic API has no embeddings endpoint",
+        ))
+    }
+}

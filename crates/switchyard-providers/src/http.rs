@@ -1,0 +1,278 @@
+//! The HTTP plumbing every family shares: sending with a deadline, turning upstream failures
+//! into typed errors (keeping `Retry-After`), bounded body reads, and SSE decoding.
+
+use crate::{Call, EventStream};
+use bytes::Bytes;
+use eventsource_stream::{Event, Eventsource};
+use futures::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use switchyard_protocol::{ErrorKind, ProviderError, StreamEvent};
+
+/// Upstream bodies larger than this are refused as malformed rather than buffered.
+pub const MAX_UPSTREAM_BODY: usize = 32 * 1024 * 1024;
+
+/// Sends a request and waits for the response head within the call's timeout. Non-2xx answers
+/// become typed errors with the upstream's own message.
+pub async fn send(
+    call: Call<'_>,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, ProviderError> {
+    let resp = match tokio::time::timeout(call.timeout, req.send()).await {
+        Err(_) => return Err(ProviderError::timeout(call.timeout)),
+        Ok(Err(e)) => return Err(transport_error(e, call.timeout)),
+        Ok(Ok(resp)) => resp,
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let retry_after = retry_after(resp.headers());
+    let body = read_limited(resp, 64 * 1024).await.unwrap_or_default();
+    let message = upstream_message(&body)
+        .unwrap_or_else(|| format!("upstream answered {status} with no error message"));
+    Err(ProviderError::from_status(
+        status.as_u16(),
+        message,
+        retry_after,
+    ))
+}
+
+/// Maps a reqwest failure to a kind, without leaking URLs that might hold keys.
+pub fn transport_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
+    if e.is_timeout() {
+        ProviderError::timeout(timeout)
+    } else if e.is_connect() {
+        ProviderError::transport("could not connect to the upstream")
+    } else if e.is_body() || e.is_decode() {
+        ProviderError::transport("the upstream connection broke while sending the body")
+    } else {
+        ProviderError::transport(format!("upstream request failed: {}", e.without_url()))
+    }
+}
+
+/// `Retry-After` in seconds or as an HTTP date, or the `retry-after-ms` some vendors send.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate(value)?;
+    let now = std::time::SystemTime::now();
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form RFC 9110 requires.
+fn httpdate(s: &str) -> Option<std::time::SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let day: u64 = day.parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m == month)? as u64
+        + 1;
+    let year: u64 = year.parse().ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    // Days from civil date (Howard Hinnant's algorithm), valid for years after 1970.
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// Finds the human message in any of the error shapes upstreams use:
+/// `{"error":{"message"}}` (OpenAI, Anthropic, Gemini), `{"message"}` (Bedrock),
+/// `{"errors":[{"message"}]}` (Cloudflare), or a short plain-text body.
+pub fn upstream_message(body: &[u8]) -> Option<String> {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        let candidates = [
+            value.pointer("/error/message"),
+            value.pointer("/message"),
+            value.pointer("/Message"),
+            value.pointer("/errors/0/message"),
+            value.pointer("/error"),
+        ];
+        for found in candidates.into_iter().flatten() {
+            if let Some(s) = found.as_str() {
+                return Some(truncate(s, 1000));
+            }
+        }
+        return None;
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    (!text.is_empty()).then(|| truncate(text, 300))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Reads a body up to `limit` bytes.
+pub async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Bytes, ProviderError> {
+    let mut body = resp.bytes_stream();
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| transport_error(e, Duration::ZERO))?;
+        if out.len() + chunk.len() > limit {
+            return Err(ProviderError::malformed(format!(
+                "upstream body is larger than {limit} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Reads and parses a JSON body within the call's deadline.
+pub async fn read_json<T: DeserializeOwned>(
+    call: Call<'_>,
+    resp: reqwest::Response,
+) -> Result<T, ProviderError> {
+    let body = tokio::time::timeout(call.timeout, read_limited(resp, MAX_UPSTREAM_BODY))
+        .await
+        .map_err(|_| ProviderError::timeout(call.timeout))??;
+    parse_json(&body)
+}
+
+/// Parses JSON, reporting where it went wrong without echoing the body.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ProviderError::malformed(format!("upstream reply is not the expected JSON: {e}"))
+    })
+}
+
+/// The SSE events of a streaming response body. A broken connection ends the stream with a
+/// `Transport` error; bytes that are not UTF-8 end it with `MalformedReply`.
+pub fn sse(resp: reqwest::Response) -> impl Stream<Item = Result<Event, ProviderError>> + Send {
+    resp.bytes_stream().eventsource().map(|item| {
+        item.map_err(|e| match e {
+            eventsource_stream::EventStreamError::Utf8(_) => {
+                ProviderError::malformed("upstream stream is not valid UTF-8")
+            }
+            eventsource_stream::EventStreamError::Parser(p) => {
+                ProviderError::malformed(format!("upstream stream is not valid SSE: {p}"))
+            }
+            eventsource_stream::EventStreamError::Transport(t) => {
+                transport_error(t, Duration::ZERO)
+            }
+        })
+    })
+}
+
+/// What a stream decoder made of one upstream item.
+pub struct Decoded {
+    pub events: Vec<StreamEvent>,
+    /// The upstream said the answer is complete.
+    pub done: bool,
+}
+
+impl Decoded {
+    pub fn more(events: Vec<StreamEvent>) -> Self {
+        Self {
+            events,
+            done: false,
+        }
+    }
+
+    pub fn done(events: Vec<StreamEvent>) -> Self {
+        Self { events, done: true }
+    }
+}
+
+/// Drives a stream of upstream items through a stateful decoder into canonical events. A
+/// stream that ends before the decoder saw the upstream's end marker ends with a `Transport`
+/// error: a cut-off stream is never a silent success.
+pub fn decode_stream<S, T, D>(items: S, decoder: D) -> EventStream
+where
+    S: Stream<Item = Result<T, ProviderError>> + Send + 'static,
+    T: Send + 'static,
+    D: FnMut(T) -> Result<Decoded, ProviderError> + Send + 'static,
+{
+    struct State<S, D> {
+        items: std::pin::Pin<Box<S>>,
+        decoder: D,
+        pending: std::collections::VecDeque<StreamEvent>,
+        done: bool,
+    }
+    let state = State {
+        items: Box::pin(items),
+        decoder,
+        pending: std::collections::VecDeque::new(),
+        done: false,
+    };
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(event) = st.pending.pop_front() {
+                return Some((Ok(event), st));
+            }
+            if st.done {
+                return None;
+            }
+            let failure = match st.items.next().await {
+                None => ProviderError::new(
+                    ErrorKind::Transport,
+                    "the upstream stream ended before the answer was complete",
+                ),
+                Some(Err(e)) => e,
+                Some(Ok(item)) => match (st.decoder)(item) {
+                    Ok(decoded) => {
+                        st.pending.extend(decoded.events);
+                        st.done = decoded.done;
+                        continue;
+                    }
+                    Err(e) => e,
+                },
+            };
+            st.done = true;
+            return Some((Err(failure), st));
+        }
+    }))
+}
+
+/// The one pooled upstream client: HTTP/1.1 keep-alive, HTTP/2 by ALPN, rustls with the ring
+/// provider, TCP_NODELAY, and a connect timeout (call timeouts are set per call).
+pub fn client() -> Result<reqwest::Client, String> {
+    // Installing twice is harmless; the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .tcp_nodelay(true)
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}

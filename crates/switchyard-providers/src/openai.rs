@@ -1,0 +1,162 @@
+//! The OpenAI-compatible family: OpenAI, Azure OpenAI (deployment URLs, `api-version`,
+//! `api-key`), Groq, Mistral, Together, vLLM and Ollama, told apart only by base URL, key and
+//! [`Quirks`](crate::Quirks).
+
+use crate::http::{self, Decoded};
+use crate::{Call, Credentials, EventStream, Provider};
+use async_trait::async_trait;
+use futures::StreamExt;
+use switchyard_protocol::openai::{
+    self as wire, ChatCompletion, ChatCompletionChunk, ChunkDecoder, EmbeddingResponse,
+};
+use switchyard_protocol::{
+    ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ProviderError, Usage,
+};
+
+/// The OpenAI-compatible adapter.
+pub struct OpenAi;
+
+/// The URL of an operation (`chat/completions`, `embeddings`) for this endpoint and model.
+fn url(call: Call<'_>, operation: &str) -> String {
+    let base = &call.endpoint.base_url;
+    match &call.endpoint.quirks.azure_api_version {
+        Some(version) => format!(
+            "{base}/openai/deployments/{}/{operation}?api-version={version}",
+            call.model
+        ),
+        None => format!("{base}/{operation}"),
+    }
+}
+
+fn authorize(call: Call<'_>, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match (
+        &call.endpoint.credentials,
+        &call.endpoint.quirks.azure_api_version,
+    ) {
+        (Credentials::ApiKey(key), Some(_)) => req.header("api-key", key),
+        (Credentials::ApiKey(key), None) => req.bearer_auth(key),
+        _ => req,
+    }
+}
+
+/// The upstream body for a canonical request, with the endpoint's quirks applied.
+pub fn upstream_request(
+    call: Call<'_>,
+    req: &ChatRequest,
+    stream: bool,
+) -> wire::ChatCompletionRequest {
+    let mut req = req.clone();
+    req.stream = stream;
+    let mut body = wire::request_from_canonical(&req, call.model);
+    let quirks = &call.endpoint.quirks;
+    if quirks.legacy_max_tokens {
+        body.max_tokens = body.max_completion_tokens.take();
+    }
+    if quirks.no_stream_options {
+        body.stream_options = None;
+    }
+    body
+}
+
+#[async_trait]
+impl Provider for OpenAi {
+    async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let body = upstream_request(call, req, false);
+        let builder = authorize(
+            call,
+            call.http.post(url(call, "chat/completions")).json(&body),
+        );
+        let resp = http::send(call, builder).await?;
+        let completion: ChatCompletion = http::read_json(call, resp).await?;
+        if completion.choices.is_empty() {
+            return Err(ProviderError::malformed(
+                "upstream answered with no choices",
+            ));
+        }
+        Ok(wire::response_to_canonical(completion))
+    }
+
+    async fn chat_stream(
+        &self,
+        call: Call<'_>,
+        req: &ChatRequest,
+    ) -> Result<EventStream, ProviderError> {
+        let body = upstream_request(call, req, true);
+        let builder = authorize(
+            call,
+            call.http.post(url(call, "chat/completions")).json(&body),
+        );
+        let resp = http::send(call, builder).await?;
+        Ok(decode_sse(resp))
+    }
+
+    async fn embed(
+        &self,
+        call: Call<'_>,
+        req: &EmbedRequest,
+    ) -> Result<EmbedResponse, ProviderError> {
+        let body = wire::EmbeddingRequest {
+            model: call.model.to_owned(),
+            input: wire::EmbeddingInput::Many(req.input.clone()),
+            encoding_format: Some("float".into()),
+            dimensions: req.dimensions,
+            user: req.user.clone(),
+        };
+        let builder = authorize(call, call.http.post(url(call, "embeddings")).json(&body));
+        let resp = http::send(call, builder).await?;
+        let parsed: EmbeddingResponse = http::read_json(call, resp).await?;
+        embeddings_to_canonical(parsed, req.input.len())
+    }
+}
+
+/// Decodes an OpenAI-format SSE body (also used by Workers AI's compatible endpoint).
+pub fn decode_sse(resp: reqwest::Response) -> EventStream {
+    let mut decoder = ChunkDecoder::default();
+    http::decode_stream(http::sse(resp), move |event| {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            return Ok(Decoded::done(Vec::new()));
+        }
+        if data.is_empty() {
+            return Ok(Decoded::more(Vec::new()));
+        }
+        if let Ok(err) = serde_json::from_str::<switchyard_protocol::error::OpenAiErrorBody>(data) {
+            return Err(ProviderError::new(
+                switchyard_protocol::ErrorKind::Upstream5xx,
+                format!("upstream stream reported an error: {}", err.error.message),
+            ));
+        }
+        let chunk: ChatCompletionChunk = http::parse_json(data.as_bytes())?;
+        Ok(Decoded::more(decoder.decode(chunk)))
+    })
+    .boxed()
+}
+
+/// Checks an embeddings answer (one vector per input, numbers only) and orders it by index.
+pub fn embeddings_to_canonical(
+    parsed: EmbeddingResponse,
+    inputs: usize,
+) -> Result<EmbedResponse, ProviderError> {
+    if parsed.data.len() != inputs {
+        return Err(ProviderError::malformed(format!(
+            "upstream returned {} embeddings for {inputs} inputs",
+            parsed.data.len()
+        )));
+    }
+    let mut data = vec![Vec::new(); inputs];
+    for item in parsed.data {
+        let slot = data.get_mut(item.index as usize).ok_or_else(|| {
+            ProviderError::malformed(format!("embedding index {} out of range", item.index))
+        })?;
+        *slot = serde_json::from_value::<Vec<f32>>(item.embedding)
+            .map_err(|_| ProviderError::malformed("embedding is not an array of numbers"))?;
+    }
+    Ok(EmbedResponse {
+        model: parsed.model,
+        data,
+        usage: Usage {
+            input_tokens: parsed.usage.prompt_tokens,
+            ..Usage::default()
+        },
+    })
+}
