@@ -150,6 +150,18 @@ pub fn validate(
             v
         }
     };
+    let node = match &raw.node {
+        None => "local".to_owned(),
+        Some(n) if valid_name(n.get_ref()) => n.get_ref().clone(),
+        Some(n) => {
+            c.error(
+                n.span(),
+                "node",
+                "node names use letters, digits, '-', '_' and '.'",
+            );
+            String::new()
+        }
+    };
     let defaults = Limits::default();
     let limits = Limits {
         max_body_bytes: match &raw.limits.max_body_bytes {
@@ -257,6 +269,7 @@ pub fn validate(
         source: None,
         listen,
         store,
+        node,
         limits,
         providers,
         models,
