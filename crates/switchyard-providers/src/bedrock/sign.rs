@@ -123,6 +123,7 @@ pub fn region_from_url(base_url: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
