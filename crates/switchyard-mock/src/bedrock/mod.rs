@@ -361,11 +361,11 @@ pub(crate) async fn invoke(
         .embedding_types
         .unwrap_or_else(|| vec!["float".into()]);
     if types.iter().any(|t| t == "float") {
-        by_type.insert("float".to_owned(), json!(embedding));
+        by_type.insert("float", wire::Vector::Float(embedding.clone()));
     }
     if types.iter().any(|t| t == "binary") {
         let bits: Vec<u8> = embedding.iter().map(|x| u8::from(*x > 0.0)).collect();
-        by_type.insert("binary".to_owned(), json!(bits));
+        by_type.insert("binary", wire::Vector::Binary(bits));
     }
     let body = wire::TitanEmbedOut {
         embedding,

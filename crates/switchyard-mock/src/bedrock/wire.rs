@@ -502,7 +502,15 @@ pub(crate) struct TitanEmbedIn {
 pub(crate) struct TitanEmbedOut {
     pub embedding: Vec<f32>,
     pub input_text_token_count: u64,
-    pub embeddings_by_type: BTreeMap<String, Value>,
+    pub embeddings_by_type: BTreeMap<&'static str, Vector>,
+}
+
+/// One entry of `embeddingsByType`; f32s stay f32 on the wire.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum Vector {
+    Float(Vec<f32>),
+    Binary(Vec<u8>),
 }
 
 /// Checks a Titan body as the model does; messages follow its `Malformed input request`.
