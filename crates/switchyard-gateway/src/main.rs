@@ -1,1 +1,6 @@
-fn main() {}
+//! The `switchyard` binary.
+#![forbid(unsafe_code)]
+
+fn main() -> std::process::ExitCode {
+    switchyard_gateway::cli::main()
+}

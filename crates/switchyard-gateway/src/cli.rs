@@ -1,0 +1,166 @@
+//! The `switchyard` command line: the gateway server, the mock upstream, and the operator
+//! tools.
+
+use crate::{config, registry, server};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "A policy-first inference gateway"
+)]
+struct Cli {
+    /// Config file (default: the embedded defaults).
+    #[arg(long, global = true, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Address to listen on (default: the config's `listen`, else 127.0.0.1:8080).
+        #[arg(long, env = "SWITCHYARD_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Run the mock upstream that speaks every provider family's wire format.
+    MockUpstream {
+        #[arg(long, env = "SWITCHYARD_MOCK_LISTEN", default_value = "127.0.0.1:9090")]
+        listen: SocketAddr,
+        /// TOML script: accepted key, per-model scenarios.
+        #[arg(long)]
+        script: Option<PathBuf>,
+    },
+    /// Validate a config file and print every problem with its line and key.
+    Check {
+        /// The file to check (default: --config).
+        file: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("switchyard: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve { listen } => runtime.block_on(serve(cli.config.as_deref(), listen)),
+        Command::MockUpstream { listen, script } => {
+            runtime.block_on(mock_upstream(listen, script.as_deref()))
+        }
+        Command::Check { file } => check(file.or(cli.config).as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("switchyard: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<config::Config, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    match path {
+        Some(p) => config::load(p).map_err(|e| format!("invalid config:\n{e}")),
+        None => config::embedded(&env).map_err(|e| format!("invalid embedded defaults:\n{e}")),
+    }
+}
+
+/// Loads the config and serves until a stop signal.
+pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Result<(), String> {
+    let mut config = load_config(config_path)?;
+    if let Some(addr) = listen {
+        config.listen = addr;
+    }
+    let http = switchyard_providers::http::client()?;
+    let registry = Arc::new(registry::Registry::build(Arc::new(config)));
+    let config = registry.config.clone();
+    for name in registry.unavailable_providers() {
+        tracing::warn!(provider = %name, "provider's family has no adapter in this build; it will not serve");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let providers: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+    tracing::info!(
+        listen = %local,
+        config = %config.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "embedded defaults".into()),
+        providers = %providers.join(","),
+        "switchyard is serving"
+    );
+    let state = Arc::new(server::AppState { registry, http });
+    axum::serve(listener, server::router(state))
+        .with_graceful_shutdown(server::shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+async fn mock_upstream(listen: SocketAddr, script: Option<&Path>) -> Result<(), String> {
+    let config = match script {
+        None => switchyard_mock::MockConfig::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            toml::from_str(&text).map_err(|e| {
+                let line = e
+                    .span()
+                    .map(|s| config::line_of(&text, s.start))
+                    .unwrap_or(0);
+                format!("{}:{line}: {}", p.display(), e.message())
+            })?
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(listen = %listen, "switchyard mock upstream is serving");
+    let mock = switchyard_mock::Mock::new(config);
+    axum::serve(listener, switchyard_mock::router(mock))
+        .with_graceful_shutdown(server::shutdown_signal())
+        .await
+        .map_err(|e| format!("mock upstream failed: {e}"))
+}
+
+fn check(path: Option<&Path>) -> Result<(), String> {
+    let Some(path) = path else {
+        return Err("check needs a file: switchyard check switchyard.toml".into());
+    };
+    let config = config::load(path).map_err(|e| format!("{} is invalid:\n{e}", path.display()))?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{} is valid: {} providers, {} models, {} aliases",
+        path.display(),
+        config.providers.len(),
+        config.models.len(),
+        config.aliases.len()
+    );
+    Ok(())
+}

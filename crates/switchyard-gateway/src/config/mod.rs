@@ -1,0 +1,164 @@
+//! Configuration: `switchyard.toml` parsed in two stages (raw with spans, then validated into
+//! [`Config`]), `${ENV}` secrets, the embedded defaults (the built-in mock provider, providers
+//! whose keys are in the environment, the shipped price table). Validation collects every
+//! error with its file, line and key; a config that fails never replaces a running one.
+
+mod defaults;
+mod raw;
+mod validate;
+
+pub use defaults::{complete, embedded};
+pub use validate::validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use switchyard_evidence::pricing::Price;
+use switchyard_providers::Endpoint;
+
+/// A validated configuration, the only kind the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from; `None` for the embedded defaults.
+    pub source: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub store: String,
+    pub limits: Limits,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Keyed by `provider/model`.
+    pub models: BTreeMap<String, ModelConfig>,
+    /// Alias → ordered targets (`provider/model`).
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    /// Total time for one client request, all attempts included.
+    pub request_timeout: Duration,
+    /// Default time for one upstream attempt (response head, or whole answer when not
+    /// streaming); a provider's `timeout_ms` overrides it.
+    pub attempt_timeout: Duration,
+    /// Longest silence between two stream chunks.
+    pub stream_idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+            request_timeout: Duration::from_secs(300),
+            attempt_timeout: Duration::from_secs(120),
+            stream_idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub endpoint: Endpoint,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    Chat,
+    Embedding,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub provider: String,
+    /// The id sent upstream.
+    pub upstream: String,
+    pub kind: ModelKind,
+    pub context_window: Option<u64>,
+    pub price: Price,
+}
+
+/// One problem found in a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    /// Dotted path of the offending key (`providers.openai.family`).
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: {}: {}",
+                self.file, self.line, self.key, self.message
+            )
+        }
+    }
+}
+
+/// Every problem of a config, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads and validates a config file, over the embedded defaults for whatever it leaves out.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: name.clone(),
+            line: 0,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        }])
+    })?;
+    let env = |k: &str| std::env::var(k).ok();
+    let mut config = parse(&name, &text, &env)?;
+    complete(&mut config, &env)?;
+    config.source = Some(path.to_owned());
+    Ok(config)
+}
+
+/// Parses config text; `env` resolves `${VAR}` references (a parameter so tests control it).
+pub fn parse(
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        ConfigErrors(vec![ConfigError {
+            file: file.to_owned(),
+            line,
+            key: String::new(),
+            message: e.message().trim().to_owned(),
+        }])
+    })?;
+    validate(file, text, raw, env)
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map(|prefix| prefix.matches('\n').count() + 1)
+        .unwrap_or(1)
+}

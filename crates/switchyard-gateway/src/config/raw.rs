@@ -1,0 +1,61 @@
+//! The first stage of config loading: the TOML file as written, with spans for error messages
+//! and `deny_unknown_fields` everywhere so a typo is an error, not a silently ignored key.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use switchyard_providers::Quirks;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub listen: Option<Spanned<String>>,
+    pub store: Option<Spanned<String>>,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub providers: BTreeMap<String, Spanned<RawProvider>>,
+    #[serde(default)]
+    pub models: BTreeMap<String, Spanned<RawModel>>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_body_bytes: Option<Spanned<u64>>,
+    pub request_timeout_ms: Option<Spanned<u64>>,
+    pub attempt_timeout_ms: Option<Spanned<u64>>,
+    pub stream_idle_timeout_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub family: Spanned<String>,
+    pub base_url: Option<Spanned<String>>,
+    pub api_key: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub timeout_ms: Option<Spanned<u64>>,
+    pub aws_access_key_id: Option<Spanned<String>>,
+    pub aws_secret_access_key: Option<Spanned<String>>,
+    pub aws_session_token: Option<Spanned<String>>,
+    #[serde(default)]
+    pub quirks: Quirks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// The id the upstream knows (an Azure deployment, a Bedrock model id) when it differs
+    /// from the part after `provider/`.
+    pub upstream_model: Option<String>,
+    /// `chat` (default) or `embedding`.
+    pub kind: Option<Spanned<String>>,
+    pub context_window: Option<u64>,
+    pub input_usd_per_mtok: Option<Spanned<f64>>,
+    pub output_usd_per_mtok: Option<Spanned<f64>>,
+    pub cached_input_usd_per_mtok: Option<Spanned<f64>>,
+    pub cache_write_usd_per_mtok: Option<Spanned<f64>>,
+}

@@ -1,0 +1,477 @@
+//! The second stage of config loading: raw TOML → [`Config`], checking every value and
+//! collecting every problem with its line and key, then adding shipped prices.
+
+use super::raw::{RawConfig, RawModel, RawProvider};
+use super::{
+    Config, ConfigError, ConfigErrors, Limits, ModelConfig, ModelKind, ProviderConfig, line_of,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::Duration;
+use switchyard_evidence::pricing::Price;
+use switchyard_providers::{Credentials, Endpoint, Family};
+use toml::Spanned;
+
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_owned(),
+            line: line_of(self.text, span.start),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Expands `${VAR}` and `${VAR:-default}` references.
+    fn expand(&mut self, value: &Spanned<String>, key: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = value.get_ref().as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(end) = rest[start..].find('}') else {
+                self.error(value.span(), key, "unclosed ${ in value");
+                return None;
+            };
+            let reference = &rest[start + 2..start + end];
+            let (name, default) = match reference.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (reference, None),
+            };
+            match ((self.env)(name), default) {
+                (Some(v), _) if !v.is_empty() => out.push_str(&v),
+                (_, Some(d)) => out.push_str(d),
+                _ => {
+                    self.error(
+                        value.span(),
+                        key,
+                        format!("environment variable {name} is not set"),
+                    );
+                    return None;
+                }
+            }
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+
+    fn positive_ms(&mut self, v: &Option<Spanned<u64>>, key: &str, default: Duration) -> Duration {
+        match v {
+            None => default,
+            Some(ms) if *ms.get_ref() == 0 => {
+                self.error(ms.span(), key, "must be greater than 0");
+                default
+            }
+            Some(ms) => Duration::from_millis(*ms.get_ref()),
+        }
+    }
+}
+
+fn family_of(name: &str) -> Option<Family> {
+    Some(match name {
+        "openai" => Family::Openai,
+        "anthropic" => Family::Anthropic,
+        "gemini" => Family::Gemini,
+        "workers-ai" => Family::WorkersAi,
+        "bedrock" => Family::Bedrock,
+        "mock" => Family::Mock,
+        _ => return None,
+    })
+}
+
+/// The base URL a family uses when the config gives none.
+pub fn default_base_url(family: Family, region: Option<&str>) -> String {
+    match family {
+        Family::Openai => "https://api.openai.com/v1".into(),
+        Family::Anthropic => "https://api.anthropic.com/v1".into(),
+        Family::Gemini => "https://generativelanguage.googleapis.com".into(),
+        Family::WorkersAi => "https://api.cloudflare.com/client/v4".into(),
+        Family::Bedrock => format!(
+            "https://bedrock-runtime.{}.amazonaws.com",
+            region.unwrap_or("us-east-1")
+        ),
+        Family::Mock => "mock://in-process".into(),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+/// Checks a raw config and builds the running one.
+pub fn validate(
+    file: &str,
+    text: &str,
+    raw: RawConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let mut c = Checker {
+        file,
+        text,
+        errors: Vec::new(),
+        env,
+    };
+    let listen = match &raw.listen {
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        Some(s) => s.get_ref().parse().unwrap_or_else(|_| {
+            c.error(
+                s.span(),
+                "listen",
+                format!("\"{}\" is not an address like 127.0.0.1:8080", s.get_ref()),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        }),
+    };
+    let store = match &raw.store {
+        None => "sqlite://switchyard.db".to_owned(),
+        Some(s) => {
+            let v = c.expand(s, "store").unwrap_or_default();
+            if !["sqlite://", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| v.starts_with(p))
+            {
+                c.error(
+                    s.span(),
+                    "store",
+                    "must start with sqlite:// or postgres://",
+                );
+            }
+            v
+        }
+    };
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_body_bytes: match &raw.limits.max_body_bytes {
+            None => defaults.max_body_bytes,
+            Some(b) if *b.get_ref() < 1024 => {
+                c.error(b.span(), "limits.max_body_bytes", "must be at least 1024");
+                defaults.max_body_bytes
+            }
+            Some(b) => usize::try_from(*b.get_ref()).unwrap_or(usize::MAX),
+        },
+        request_timeout: c.positive_ms(
+            &raw.limits.request_timeout_ms,
+            "limits.request_timeout_ms",
+            defaults.request_timeout,
+        ),
+        attempt_timeout: c.positive_ms(
+            &raw.limits.attempt_timeout_ms,
+            "limits.attempt_timeout_ms",
+            defaults.attempt_timeout,
+        ),
+        stream_idle_timeout: c.positive_ms(
+            &raw.limits.stream_idle_timeout_ms,
+            "limits.stream_idle_timeout_ms",
+            defaults.stream_idle_timeout,
+        ),
+    };
+
+    let mut providers = BTreeMap::new();
+    for (name, spanned) in &raw.providers {
+        let key = format!("providers.{name}");
+        if !valid_name(name) {
+            c.error(
+                spanned.span(),
+                &key,
+                "provider names use letters, digits, '-', '_' and '.'",
+            );
+            continue;
+        }
+        if let Some(p) = provider(&mut c, name, spanned.get_ref(), &key) {
+            providers.insert(name.clone(), p);
+        }
+    }
+
+    // Models and aliases are checked against every declared provider, so a provider with an
+    // error of its own does not also make each of its models an error.
+    let declared: BTreeSet<&str> = raw.providers.keys().map(String::as_str).collect();
+    let mut models = BTreeMap::new();
+    for (id, spanned) in &raw.models {
+        let key = format!("models.\"{id}\"");
+        if let Some(m) = model(
+            &mut c,
+            id,
+            spanned.get_ref(),
+            spanned.span(),
+            &key,
+            &declared,
+        ) {
+            models.insert(id.clone(), m);
+        }
+    }
+
+    let mut aliases = BTreeMap::new();
+    for (name, targets) in &raw.aliases {
+        let key = format!("aliases.{name}");
+        if name.contains('/') || !valid_name(name) {
+            c.error(
+                targets.span(),
+                &key,
+                "alias names use letters, digits, '-', '_' and '.', no '/'",
+            );
+            continue;
+        }
+        if targets.get_ref().is_empty() {
+            c.error(targets.span(), &key, "an alias needs at least one target");
+            continue;
+        }
+        let mut list = Vec::new();
+        for t in targets.get_ref() {
+            match t.get_ref().split_once('/') {
+                Some((p, m)) if declared.contains(p) && !m.is_empty() => {
+                    list.push(t.get_ref().clone())
+                }
+                Some((p, _)) if !declared.contains(p) => c.error(
+                    t.span(),
+                    &key,
+                    format!(
+                        "target \"{}\" names provider \"{p}\", which is not configured",
+                        t.get_ref()
+                    ),
+                ),
+                _ => c.error(
+                    t.span(),
+                    &key,
+                    format!("target \"{}\" is not provider/model", t.get_ref()),
+                ),
+            }
+        }
+        aliases.insert(name.clone(), list);
+    }
+
+    if !c.errors.is_empty() {
+        return Err(ConfigErrors(c.errors));
+    }
+    Ok(Config {
+        source: None,
+        listen,
+        store,
+        limits,
+        providers,
+        models,
+        aliases,
+    })
+}
+
+fn provider(c: &mut Checker<'_>, name: &str, p: &RawProvider, key: &str) -> Option<ProviderConfig> {
+    let Some(family) = family_of(p.family.get_ref()) else {
+        c.error(
+            p.family.span(),
+            format!("{key}.family"),
+            format!(
+                "unknown family \"{}\"; known: openai, anthropic, gemini, workers-ai, bedrock, mock",
+                p.family.get_ref()
+            ),
+        );
+        return None;
+    };
+    let region = p.region.as_ref().map(|r| r.get_ref().clone());
+    let base_url = match &p.base_url {
+        None => default_base_url(family, region.as_deref()),
+        Some(u) => {
+            let url = c.expand(u, &format!("{key}.base_url"))?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                c.error(
+                    u.span(),
+                    format!("{key}.base_url"),
+                    "must start with http:// or https://",
+                );
+                return None;
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+    };
+    let credentials = if family == Family::Bedrock {
+        let (Some(id), Some(secret)) = (&p.aws_access_key_id, &p.aws_secret_access_key) else {
+            c.error(
+                p.family.span(),
+                key,
+                "bedrock needs aws_access_key_id and aws_secret_access_key (use ${AWS_ACCESS_KEY_ID} and ${AWS_SECRET_ACCESS_KEY})",
+            );
+            return None;
+        };
+        let access_key_id = c.expand(id, &format!("{key}.aws_access_key_id"))?;
+        let secret_access_key = c.expand(secret, &format!("{key}.aws_secret_access_key"))?;
+        let session_token = match &p.aws_session_token {
+            Some(t) => {
+                Some(c.expand(t, &format!("{key}.aws_session_token"))?).filter(|t| !t.is_empty())
+            }
+            None => None,
+        };
+        Credentials::Aws {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        }
+    } else {
+        match &p.api_key {
+            Some(k) => Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?),
+            None => Credentials::None,
+        }
+    };
+    if family == Family::WorkersAi && p.quirks.account_id.is_none() {
+        c.error(
+            p.family.span(),
+            format!("{key}.quirks.account_id"),
+            "workers-ai needs quirks.account_id",
+        );
+        return None;
+    }
+    if family == Family::Bedrock && region.is_none() {
+        c.error(
+            p.family.span(),
+            format!("{key}.region"),
+            "bedrock needs a region (e.g. \"us-east-1\")",
+        );
+        return None;
+    }
+    let timeout = match &p.timeout_ms {
+        Some(t) if *t.get_ref() == 0 => {
+            c.error(
+                t.span(),
+                format!("{key}.timeout_ms"),
+                "must be greater than 0",
+            );
+            None
+        }
+        Some(t) => Some(Duration::from_millis(*t.get_ref())),
+        None => None,
+    };
+    Some(ProviderConfig {
+        endpoint: Endpoint {
+            name: name.to_owned(),
+            family,
+            base_url,
+            credentials,
+            region,
+            quirks: p.quirks.clone(),
+        },
+        timeout,
+    })
+}
+
+fn model(
+    c: &mut Checker<'_>,
+    id: &str,
+    m: &RawModel,
+    span: Range<usize>,
+    key: &str,
+    providers: &BTreeSet<&str>,
+) -> Option<ModelConfig> {
+    let Some((provider, upstream)) = id
+        .split_once('/')
+        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+    else {
+        c.error(span, key, "model ids are provider/model");
+        return None;
+    };
+    if !providers.contains(provider) {
+        c.error(
+            span,
+            key,
+            format!("provider \"{provider}\" is not configured"),
+        );
+        return None;
+    }
+    let kind = match m.kind.as_ref().map(|k| k.get_ref().as_str()) {
+        None | Some("chat") => ModelKind::Chat,
+        Some("embedding") => ModelKind::Embedding,
+        Some(other) => {
+            let span = m.kind.as_ref().map(Spanned::span).unwrap_or(span);
+            c.error(
+                span,
+                format!("{key}.kind"),
+                format!("unknown kind \"{other}\"; expected chat or embedding"),
+            );
+            return None;
+        }
+    };
+    let mut price = |v: &Option<Spanned<f64>>, field: &str| -> Option<f64> {
+        let v = v.as_ref()?;
+        let x = *v.get_ref();
+        if !x.is_finite() || x < 0.0 {
+            c.error(
+                v.span(),
+                format!("{key}.{field}"),
+                "prices are finite and not negative",
+            );
+            return None;
+        }
+        Some(x)
+    };
+    let input = price(&m.input_usd_per_mtok, "input_usd_per_mtok").unwrap_or(0.0);
+    let output = price(&m.output_usd_per_mtok, "output_usd_per_mtok").unwrap_or(0.0);
+    let cached_input = price(&m.cached_input_usd_per_mtok, "cached_input_usd_per_mtok");
+    let cache_write = price(&m.cache_write_usd_per_mtok, "cache_write_usd_per_mtok");
+    Some(ModelConfig {
+        provider: provider.to_owned(),
+        upstream: m
+            .upstream_model
+            .clone()
+            .unwrap_or_else(|| upstream.to_owned()),
+        kind,
+        context_window: m.context_window,
+        price: Price {
+            input,
+            output,
+            cached_input,
+            cache_write,
+        },
+    })
+}
+
+/// Adds the shipped price entries for configured providers that the config does not price.
+pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(), ConfigErrors> {
+    let raw: RawConfig = toml::from_str(shipped).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: "<shipped prices>".into(),
+            line: e.span().map(|s| line_of(shipped, s.start)).unwrap_or(0),
+            key: String::new(),
+            message: e.message().to_owned(),
+        }])
+    })?;
+    let no_env = |_: &str| None;
+    let mut c = Checker {
+        file: "<shipped prices>",
+        text: shipped,
+        errors: Vec::new(),
+        env: &no_env,
+    };
+    let declared: BTreeSet<&str> = config.providers.keys().map(String::as_str).collect();
+    let mut found = Vec::new();
+    for (id, spanned) in &raw.models {
+        let configured = id
+            .split_once('/')
+            .is_some_and(|(p, _)| config.providers.contains_key(p));
+        if configured && !config.models.contains_key(id) {
+            let key = format!("models.\"{id}\"");
+            if let Some(m) = model(
+                &mut c,
+                id,
+                spanned.get_ref(),
+                spanned.span(),
+                &key,
+                &declared,
+            ) {
+                found.push((id.clone(), m));
+            }
+        }
+    }
+    config.models.extend(found);
+    if c.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigErrors(c.errors))
+    }
+}

@@ -1,0 +1,200 @@
+//! The one table from failure to HTTP response. Every error a client can get is an
+//! [`ApiError`]; it renders OpenAI-shaped on the OpenAI doors and Anthropic-shaped on
+//! `/v1/messages`, with the status that says whose fault it was.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+use switchyard_protocol::error::{AnthropicErrorBody, OpenAiErrorBody, OpenAiErrorDetail};
+use switchyard_protocol::openai::WireError;
+use switchyard_protocol::{ErrorKind, ProviderError};
+
+/// A failure answered to a client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The request is malformed or asks for something impossible.
+    BadRequest {
+        message: String,
+        param: Option<String>,
+    },
+    /// The named model or alias does not exist.
+    ModelNotFound(String),
+    /// The body is larger than the limit.
+    PayloadTooLarge(usize),
+    /// A route that does not exist.
+    NotFound(String),
+    /// The upstream failed; `provider` names who.
+    Upstream {
+        provider: String,
+        error: ProviderError,
+    },
+    /// Switchyard itself failed.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::ModelNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream { error, .. } => match error.kind {
+                ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+                ErrorKind::BadRequest | ErrorKind::ContextTooLong | ErrorKind::ContentFiltered => {
+                    // Keep a precise upstream 4xx (404, 422) rather than flatten it to 400.
+                    error
+                        .status
+                        .filter(|s| (400..500).contains(s) && *s != 401 && *s != 403 && *s != 429)
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .unwrap_or(StatusCode::BAD_REQUEST)
+                }
+                ErrorKind::Upstream5xx
+                | ErrorKind::Auth
+                | ErrorKind::Transport
+                | ErrorKind::MalformedReply => StatusCode::BAD_GATEWAY,
+            },
+        }
+    }
+
+    /// The OpenAI `type` and `code` for this error.
+    fn kind_and_code(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            ApiError::BadRequest { .. } => ("invalid_request_error", None),
+            ApiError::ModelNotFound(_) => ("invalid_request_error", Some("model_not_found")),
+            ApiError::NotFound(_) => ("invalid_request_error", Some("not_found")),
+            ApiError::PayloadTooLarge(_) => ("invalid_request_error", Some("request_too_large")),
+            ApiError::Internal(_) => ("server_error", None),
+            ApiError::Upstream { error, .. } => match error.kind {
+                ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
+                ErrorKind::Overloaded => ("overloaded_error", Some("upstream_overloaded")),
+                ErrorKind::Timeout => ("timeout_error", Some("upstream_timeout")),
+                ErrorKind::BadRequest => {
+                    ("invalid_request_error", Some("upstream_rejected_request"))
+                }
+                ErrorKind::ContextTooLong => {
+                    ("invalid_request_error", Some("context_length_exceeded"))
+                }
+                ErrorKind::ContentFiltered => ("invalid_request_error", Some("content_filter")),
+                ErrorKind::Auth => ("upstream_error", Some("upstream_auth_failed")),
+                ErrorKind::Upstream5xx => ("upstream_error", Some("upstream_server_error")),
+                ErrorKind::Transport => ("upstream_error", Some("upstream_unreachable")),
+                ErrorKind::MalformedReply => ("upstream_error", Some("upstream_malformed_reply")),
+            },
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::BadRequest { message, .. } => message.clone(),
+            ApiError::ModelNotFound(m) => m.clone(),
+            ApiError::NotFound(m) => m.clone(),
+            ApiError::PayloadTooLarge(limit) => {
+                format!("request body is larger than the limit of {limit} bytes")
+            }
+            ApiError::Internal(m) => format!("internal error: {m}"),
+            ApiError::Upstream { provider, error } => match error.kind {
+                ErrorKind::Auth => format!(
+                    "provider \"{provider}\" rejected the gateway's credentials{}: {}",
+                    error.status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                    error.message
+                ),
+                _ => format!("provider \"{provider}\": {}", error.message),
+            },
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Upstream { error, .. } => error.retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn openai_body(&self) -> OpenAiErrorBody {
+        let (kind, code) = self.kind_and_code();
+        OpenAiErrorBody {
+            error: OpenAiErrorDetail {
+                message: self.message(),
+                kind: kind.into(),
+                param: match self {
+                    ApiError::BadRequest { param, .. } => param.clone(),
+                    _ => None,
+                },
+                code: code.map(str::to_owned),
+            },
+        }
+    }
+
+    /// The status on the Anthropic door: overloaded is 529 there, as Anthropic answers it.
+    pub fn anthropic_status(&self) -> StatusCode {
+        match self {
+            ApiError::Upstream { error, .. } if error.kind == ErrorKind::Overloaded => {
+                StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
+            _ => self.status(),
+        }
+    }
+
+    pub fn anthropic_body(&self) -> AnthropicErrorBody {
+        let status = self.anthropic_status().as_u16();
+        let kind = match self {
+            ApiError::ModelNotFound(_) | ApiError::NotFound(_) => "not_found_error",
+            _ if status == 502 => "api_error",
+            _ => AnthropicErrorBody::type_for_status(status),
+        };
+        AnthropicErrorBody::new(kind, self.message())
+    }
+
+    fn finish(&self, mut resp: Response) -> Response {
+        if let Some(after) = self.retry_after() {
+            let secs = after.as_secs_f64().ceil() as u64;
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+
+    /// Renders on the Anthropic door.
+    pub fn into_anthropic_response(self) -> Response {
+        let resp = (self.anthropic_status(), axum::Json(self.anthropic_body())).into_response();
+        self.finish(resp)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let resp = (self.status(), axum::Json(self.openai_body())).into_response();
+        self.finish(resp)
+    }
+}
+
+impl From<WireError> for ApiError {
+    fn from(e: WireError) -> Self {
+        ApiError::BadRequest {
+            message: e.message,
+            param: e.param,
+        }
+    }
+}
+
+/// Turns a body that failed to parse into a 400 that says where.
+pub fn json_error(e: &serde_json::Error) -> ApiError {
+    let message = match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("the request body is not valid JSON: {e}")
+        }
+        serde_json::error::Category::Data => format!("the request body has a wrong field: {e}"),
+        serde_json::error::Category::Io => format!("the request body could not be read: {e}"),
+    };
+    ApiError::bad_request(message)
+}

@@ -1,0 +1,13 @@
+//! The Switchyard gateway: admission, execution, the front doors, config and the command line.
+//! The only crate that wires the others together.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod execute;
+pub mod ids;
+pub mod mock_provider;
+pub mod registry;
+pub mod routes;
+pub mod server;

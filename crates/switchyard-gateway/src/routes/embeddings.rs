@@ -1,0 +1,93 @@
+//! `POST /v1/embeddings`: the OpenAI embeddings door, floats or base64.
+
+use super::{body, failed, new_ctx, served};
+use crate::config::ModelKind;
+use crate::error::{ApiError, json_error};
+use crate::execute::{self, Operation, Output, RequestCtx};
+use crate::server::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use switchyard_protocol::openai::{
+    self, EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
+};
+
+/// Answers an embeddings request in OpenAI's format.
+pub async fn embeddings(
+    State(state): State<Arc<AppState>>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut ctx = new_ctx(&state);
+    match handle(&state, &mut ctx, raw).await {
+        Ok(resp) => resp,
+        Err((error, attempts)) => failed(error.into_response(), &ctx, &attempts),
+    }
+}
+
+type Failure = (ApiError, Vec<execute::AttemptRecord>);
+
+async fn handle(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
+    let early = |e: ApiError| (e, Vec::new());
+    let bytes = body(state, raw).map_err(early)?;
+    let wire: EmbeddingRequest =
+        serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
+    let base64 = wire.encoding_format.as_deref() == Some("base64");
+    let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
+    ctx.requested_model.clone_from(&req.model);
+    let targets = state
+        .registry
+        .resolve(&req.model, ModelKind::Embedding)
+        .map_err(early)?;
+    let done = execute::run(
+        &state.registry,
+        &state.http,
+        ctx,
+        &targets,
+        Operation::Embed(&req),
+    )
+    .await
+    .map_err(|f| (f.error, f.attempts))?;
+    let Output::Embed(resp) = done.output else {
+        return Err((
+            ApiError::Internal("the executor answered embeddings with a chat".into()),
+            done.attempts,
+        ));
+    };
+    let body = EmbeddingResponse {
+        object: "list".into(),
+        data: resp
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| EmbeddingData {
+                object: "embedding".into(),
+                index: i as u32,
+                embedding: if base64 {
+                    serde_json::Value::String(openai::embedding_base64(v))
+                } else {
+                    serde_json::json!(v)
+                },
+            })
+            .collect(),
+        model: req.model.clone(),
+        usage: EmbeddingUsage {
+            prompt_tokens: resp.usage.input_tokens,
+            total_tokens: resp.usage.input_tokens,
+        },
+    };
+    let http = axum::Json(body).into_response();
+    Ok(served(
+        state,
+        http,
+        ctx,
+        &done.target,
+        &done.attempts,
+        Some(&resp.usage),
+    ))
+}

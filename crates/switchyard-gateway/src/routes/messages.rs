@@ -1,0 +1,79 @@
+//! `POST /v1/messages`: the Anthropic door, plain and streaming, answering in Anthropic's
+//! format (errors included) whatever provider serves the request.
+
+use super::{body, failed, new_ctx, served, stream};
+use crate::config::ModelKind;
+use crate::error::{ApiError, json_error};
+use crate::execute::{self, Operation, Output, RequestCtx};
+use crate::server::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use switchyard_protocol::anthropic::{self, MessagesRequest};
+
+/// Answers a Messages request in Anthropic's format.
+pub async fn messages(
+    State(state): State<Arc<AppState>>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut ctx = new_ctx(&state);
+    match handle(&state, &mut ctx, raw).await {
+        Ok(resp) => resp,
+        Err((error, attempts)) => failed(error.into_anthropic_response(), &ctx, &attempts),
+    }
+}
+
+type Failure = (ApiError, Vec<execute::AttemptRecord>);
+
+async fn handle(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
+    let early = |e: ApiError| (e, Vec::new());
+    let bytes = body(state, raw).map_err(early)?;
+    let wire: MessagesRequest =
+        serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
+    let req = anthropic::request_to_canonical(wire).map_err(|e| early(e.into()))?;
+    ctx.requested_model.clone_from(&req.model);
+    let targets = state
+        .registry
+        .resolve(&req.model, ModelKind::Chat)
+        .map_err(early)?;
+    let op = if req.stream {
+        Operation::Stream(&req)
+    } else {
+        Operation::Chat(&req)
+    };
+    let done = execute::run(&state.registry, &state.http, ctx, &targets, op)
+        .await
+        .map_err(|f| (f.error, f.attempts))?;
+    Ok(match done.output {
+        Output::Chat(resp) => {
+            let body = anthropic::response_from_canonical(&resp, &req.model);
+            let http = axum::Json(body).into_response();
+            served(
+                state,
+                http,
+                ctx,
+                &done.target,
+                &done.attempts,
+                Some(&resp.usage),
+            )
+        }
+        Output::Stream(first, rest) => {
+            let idle = state.registry.config.limits.stream_idle_timeout;
+            let rest = execute::with_idle_timeout(rest, idle);
+            let http = stream::anthropic(first, rest, &req.model);
+            served(state, http, ctx, &done.target, &done.attempts, None)
+        }
+        Output::Embed(_) => {
+            return Err((
+                ApiError::Internal("the executor answered a message with embeddings".into()),
+                done.attempts,
+            ));
+        }
+    })
+}

@@ -1,0 +1,94 @@
+//! The front doors. Each handler parses its wire format into the canonical model, resolves
+//! targets, runs the executor and answers in its own format. What they share lives here: the
+//! request context, body reading, and the `x-switchyard-*` response headers.
+
+pub mod chat;
+pub mod embeddings;
+pub mod messages;
+pub mod models;
+mod stream;
+
+use crate::error::ApiError;
+use crate::execute::{AttemptRecord, RequestCtx};
+use crate::ids::new_id;
+use crate::server::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use std::time::Instant;
+use switchyard_policy::Target;
+use switchyard_protocol::Usage;
+
+/// A fresh context for a request that has just arrived.
+pub fn new_ctx(state: &AppState) -> RequestCtx {
+    let started = Instant::now();
+    RequestCtx {
+        request_id: new_id("req"),
+        decision_id: new_id("dec"),
+        started,
+        deadline: started + state.registry.config.limits.request_timeout,
+        requested_model: String::new(),
+    }
+}
+
+/// The body, or the error that says why it could not be read (413 past the limit).
+pub fn body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(state.registry.config.limits.max_body_bytes)
+        } else {
+            ApiError::bad_request(format!("the request body could not be read: {rejection}"))
+        }
+    })
+}
+
+fn set(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// Adds the headers every answer carries.
+pub fn ids(mut resp: Response, ctx: &RequestCtx) -> Response {
+    set(&mut resp, "x-switchyard-request-id", &ctx.request_id);
+    set(&mut resp, "x-switchyard-decision-id", &ctx.decision_id);
+    resp
+}
+
+/// Adds the headers of a served answer: who served it, after how many attempts, at what cost
+/// (cost only when the usage is known when the head is sent).
+pub fn served(
+    state: &AppState,
+    mut resp: Response,
+    ctx: &RequestCtx,
+    target: &Target,
+    attempts: &[AttemptRecord],
+    usage: Option<&Usage>,
+) -> Response {
+    set(&mut resp, "x-switchyard-provider", &target.provider);
+    set(&mut resp, "x-switchyard-model", &target.model);
+    set(
+        &mut resp,
+        "x-switchyard-attempts",
+        &attempts.len().to_string(),
+    );
+    if let (Some(usage), Some(price)) = (usage, state.registry.price(target)) {
+        set(
+            &mut resp,
+            "x-switchyard-cost-usd",
+            &format!("{:.8}", price.cost(usage)),
+        );
+    }
+    ids(resp, ctx)
+}
+
+/// Adds the attempt count to a failed answer.
+pub fn failed(mut resp: Response, ctx: &RequestCtx, attempts: &[AttemptRecord]) -> Response {
+    set(
+        &mut resp,
+        "x-switchyard-attempts",
+        &attempts.len().to_string(),
+    );
+    ids(resp, ctx)
+}

@@ -1,0 +1,148 @@
+//! Streaming answers: canonical events encoded as OpenAI chunks (ending in `data: [DONE]`) or
+//! as Anthropic events (ending in `message_stop`). A stream that fails part-way ends with an
+//! error event in the door's format and no success marker: never a silent success.
+
+use crate::error::ApiError;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures::{Stream, StreamExt};
+use switchyard_protocol::anthropic::{EventEncoder, StreamEventWire};
+use switchyard_protocol::openai::ChunkEncoder;
+use switchyard_protocol::{ProviderError, StreamEvent, sse};
+use switchyard_providers::EventStream;
+
+fn sse_response(body: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    let mut resp = Body::from_stream(body.map(Ok::<_, std::convert::Infallible>)).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}
+
+/// The upstream error as a client sees it mid-stream.
+fn upstream_error(provider_error: ProviderError) -> ApiError {
+    ApiError::Upstream {
+        provider: "upstream".into(),
+        error: provider_error,
+    }
+}
+
+/// Walks `first` then `rest`, turning each event into frames with `encode`, a failure into a
+/// final error frame with `on_error`, and a clean end into `on_end`'s frames.
+fn frames<E, F, G>(
+    first: StreamEvent,
+    rest: EventStream,
+    encode: E,
+    on_error: F,
+    on_end: G,
+) -> impl Stream<Item = Bytes> + Send
+where
+    E: FnMut(&StreamEvent) -> String + Send + 'static,
+    F: Fn(ProviderError) -> String + Send + 'static,
+    G: FnOnce() -> String + Send + 'static,
+{
+    struct Walk<E, F, G> {
+        events: EventStream,
+        encode: E,
+        on_error: F,
+        on_end: Option<G>,
+        finished: bool,
+    }
+    let walk = Walk {
+        events: futures::stream::once(async move { Ok(first) })
+            .chain(rest)
+            .boxed(),
+        encode,
+        on_error,
+        on_end: Some(on_end),
+        finished: false,
+    };
+    futures::stream::unfold(walk, |mut w| async move {
+        if w.finished {
+            return None;
+        }
+        let text = match w.events.next().await {
+            Some(Ok(event)) => (w.encode)(&event),
+            Some(Err(e)) => {
+                tracing::warn!(kind = e.kind.as_str(), "stream failed after it started");
+                w.finished = true;
+                (w.on_error)(e)
+            }
+            None => {
+                w.finished = true;
+                w.on_end.take()?()
+            }
+        };
+        Some((Bytes::from(text), w))
+    })
+    .filter(|b| futures::future::ready(!b.is_empty()))
+}
+
+/// An OpenAI `chat.completion.chunk` stream.
+pub fn openai(
+    first: StreamEvent,
+    rest: EventStream,
+    model: &str,
+    include_usage: bool,
+    n: u32,
+) -> Response {
+    let mut encoder = ChunkEncoder::new(model, include_usage);
+    let encode = move |event: &StreamEvent| {
+        encoder
+            .encode(event, n)
+            .iter()
+            .map(|chunk| sse::frame(None, &serde_json::to_string(chunk).unwrap_or_default()))
+            .collect::<String>()
+    };
+    let on_error = |e: ProviderError| {
+        let body = upstream_error(e).openai_body();
+        sse::frame(None, &serde_json::to_string(&body).unwrap_or_default())
+    };
+    sse_response(frames(first, rest, encode, on_error, || {
+        sse::DONE.to_owned()
+    }))
+}
+
+/// An Anthropic Messages event stream.
+pub fn anthropic(first: StreamEvent, rest: EventStream, model: &str) -> Response {
+    let encoder = std::sync::Arc::new(std::sync::Mutex::new(EventEncoder::new(model)));
+    let render = |events: Vec<StreamEventWire>| {
+        events
+            .iter()
+            .map(|e| {
+                sse::frame(
+                    Some(e.name()),
+                    &serde_json::to_string(e).unwrap_or_default(),
+                )
+            })
+            .collect::<String>()
+    };
+    let enc = encoder.clone();
+    let encode = move |event: &StreamEvent| {
+        let mut out = match enc.lock() {
+            Ok(mut e) => render(e.encode(event)),
+            Err(_) => String::new(),
+        };
+        if matches!(event, StreamEvent::Start { .. }) {
+            out.push_str(&render(vec![StreamEventWire::Ping]));
+        }
+        out
+    };
+    let on_error = |e: ProviderError| {
+        let body = upstream_error(e).anthropic_body();
+        sse::frame(
+            Some("error"),
+            &serde_json::to_string(&body).unwrap_or_default(),
+        )
+    };
+    let on_end = move || match encoder.lock() {
+        Ok(mut e) => render(e.finish()),
+        Err(_) => String::new(),
+    };
+    sse_response(frames(first, rest, encode, on_error, on_end))
+}

@@ -1,0 +1,86 @@
+//! The HTTP server: shared state, the router with its edge layers (body limit, panic
+//! catching, sensitive-header masking, tracing), and graceful shutdown.
+
+use crate::error::ApiError;
+use crate::registry::Registry;
+use crate::routes;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler shares.
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    /// The one pooled upstream client.
+    pub http: reqwest::Client,
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("the gateway failed while handling this request; it has been logged".into())
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    ApiError::NotFound(
+        "no such route; see /v1/chat/completions, /v1/messages, /v1/embeddings, /v1/models".into(),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut resp = ApiError::bad_request("method not allowed on this route").into_response();
+    *resp.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    resp
+}
+
+/// The router with every endpoint and edge layer.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.registry.config.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/chat/completions", post(routes::chat::completions))
+        .route("/v1/messages", post(routes::messages::messages))
+        .route("/v1/embeddings", post(routes::embeddings::embeddings))
+        .route("/v1/models", get(routes::models::list))
+        .route("/healthz", get(routes::models::healthz))
+        .route("/readyz", get(routes::models::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::HeaderName::from_static("x-api-key"),
+            header::PROXY_AUTHORIZATION,
+        ]))
+        .with_state(state)
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
