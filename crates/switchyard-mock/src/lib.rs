@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 mod anthropic;
+mod bedrock;
 mod openai;
 mod reply;
 pub mod scenario;
@@ -58,6 +59,12 @@ pub fn router(mock: Arc<Mock>) -> Router {
             post(openai::azure_embeddings),
         )
         .route("/v1/messages", post(anthropic::messages))
+        .route("/model/{model}/converse", post(bedrock::converse))
+        .route(
+            "/model/{model}/converse-stream",
+            post(bedrock::converse_stream),
+        )
+        .route("/model/{model}/invoke", post(bedrock::invoke))
         .route("/mock/hits", get(hits))
         .with_state(mock)
 }
