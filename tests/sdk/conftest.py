@@ -128,6 +128,16 @@ family = "anthropic"
 base_url = "{mock_upstream}/v1"
 api_key = "{MOCK_KEY}"
 
+[providers.aws]
+family = "bedrock"
+base_url = "{mock_upstream}"
+region = "us-east-1"
+aws_access_key_id = "{MOCK_KEY}"
+aws_secret_access_key = "{MOCK_AWS_SECRET}"
+
+[models."aws/amazon.titan-embed-text-v2:0"]
+kind = "embedding"
+
 [models."up/gpt-4o-mini"]
 input_usd_per_mtok = 0.15
 output_usd_per_mtok = 0.60

@@ -302,18 +302,10 @@ fn parse_amz_date(s: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-/// SHA-256 as lowercase hex, from the workspace's one crypto provider (rustls over ring), so
-/// the mock adds no second crypto stack.
+/// SHA-256 as lowercase hex.
 fn sha256_hex(data: &[u8]) -> String {
-    let suite = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256;
-    let Some(tls13) = suite.tls13() else {
-        return String::new();
-    };
-    tls13
-        .common
-        .hash_provider
-        .hash(data)
-        .as_ref()
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
