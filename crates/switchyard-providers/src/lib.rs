@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
+pub mod gemini;
 pub mod http;
 pub mod openai;
 
@@ -51,7 +52,8 @@ impl Family {
         match self {
             Family::Openai => Some(Arc::new(openai::OpenAi)),
             Family::Anthropic => Some(Arc::new(anthropic::Anthropic)),
-            Family::Gemini | Family::WorkersAi | Family::Bedrock | Family::Mock => None,
+            Family::Gemini => Some(Arc::new(gemini::Gemini)),
+            Family::WorkersAi | Family::Bedrock | Family::Mock => None,
         }
     }
 }
