@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod anthropic;
+mod gemini;
 mod openai;
 mod reply;
 pub mod scenario;
@@ -56,6 +57,7 @@ pub fn router(mock: Arc<Mock>) -> Router {
             post(openai::azure_embeddings),
         )
         .route("/v1/messages", post(anthropic::messages))
+        .route("/v1beta/models/{model_action}", post(gemini::model_action))
         .route("/mock/hits", get(hits))
         .with_state(mock)
 }
