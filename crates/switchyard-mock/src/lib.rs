@@ -8,6 +8,7 @@
 
 mod anthropic;
 mod bedrock;
+mod gemini;
 mod openai;
 mod reply;
 pub mod scenario;
@@ -65,6 +66,7 @@ pub fn router(mock: Arc<Mock>) -> Router {
             post(bedrock::converse_stream),
         )
         .route("/model/{model}/invoke", post(bedrock::invoke))
+        .route("/v1beta/models/{model_action}", post(gemini::model_action))
         .route("/mock/hits", get(hits))
         .with_state(mock)
 }

@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+pub mod gemini;
 pub mod http;
 pub mod openai;
 
@@ -52,8 +53,9 @@ impl Family {
         match self {
             Family::Openai => Some(Arc::new(openai::OpenAi)),
             Family::Anthropic => Some(Arc::new(anthropic::Anthropic)),
+            Family::Gemini => Some(Arc::new(gemini::Gemini)),
             Family::Bedrock => Some(Arc::new(bedrock::Bedrock)),
-            Family::Gemini | Family::WorkersAi | Family::Mock => None,
+            Family::WorkersAi | Family::Mock => None,
         }
     }
 }
