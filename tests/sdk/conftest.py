@@ -138,6 +138,14 @@ aws_secret_access_key = "{MOCK_AWS_SECRET}"
 [models."aws/amazon.titan-embed-text-v2:0"]
 kind = "embedding"
 
+[providers.google]
+family = "gemini"
+base_url = "{mock_upstream}"
+api_key = "{MOCK_KEY}"
+
+[models."google/text-embedding-004"]
+kind = "embedding"
+
 [models."up/gpt-4o-mini"]
 input_usd_per_mtok = 0.15
 output_usd_per_mtok = 0.60

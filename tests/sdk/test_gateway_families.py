@@ -9,6 +9,7 @@ FAMILIES = [
     "up/gpt-4o-mini",
     "claude/claude-haiku-4-5",
     "aws/anthropic.claude-3-haiku-20240307-v1:0",
+    "google/gemini-2.5-flash",
 ]
 
 TOOL = {
@@ -65,3 +66,8 @@ def test_chat_stream_and_tools_through_each_family(client, model):
 def test_bedrock_embeddings_through_the_gateway(client):
     resp = client.embeddings.create(model="aws/amazon.titan-embed-text-v2:0", input=["a", "b"])
     assert len(resp.data) == 2 and len(resp.data[0].embedding) > 0
+
+
+def test_gemini_embeddings_through_the_gateway(client):
+    resp = client.embeddings.create(model="google/text-embedding-004", input=["a", "b"])
+    assert len(resp.data) == 2 and resp.data[0].embedding != resp.data[1].embedding
