@@ -8,6 +8,7 @@ pub mod postgres;
 pub mod pricing;
 pub mod sqlite;
 pub mod store;
+pub mod telemetry;
 pub mod verify;
 pub mod writer;
 
