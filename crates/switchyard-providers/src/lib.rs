@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod http;
 pub mod openai;
+pub mod workers_ai;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -51,7 +52,8 @@ impl Family {
         match self {
             Family::Openai => Some(Arc::new(openai::OpenAi)),
             Family::Anthropic => Some(Arc::new(anthropic::Anthropic)),
-            Family::Gemini | Family::WorkersAi | Family::Bedrock | Family::Mock => None,
+            Family::WorkersAi => Some(Arc::new(workers_ai::WorkersAi)),
+            Family::Gemini | Family::Bedrock | Family::Mock => None,
         }
     }
 }
