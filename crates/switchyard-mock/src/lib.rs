@@ -10,6 +10,7 @@ mod reply;
 pub mod scenario;
 pub mod schema;
 pub mod synth;
+mod workers_ai;
 
 use axum::Router;
 use axum::extract::State;
@@ -56,6 +57,18 @@ pub fn router(mock: Arc<Mock>) -> Router {
             post(openai::azure_embeddings),
         )
         .route("/v1/messages", post(anthropic::messages))
+        .route(
+            "/client/v4/accounts/{account}/ai/run/{*model}",
+            post(workers_ai::run),
+        )
+        .route(
+            "/client/v4/accounts/{account}/ai/v1/chat/completions",
+            post(workers_ai::compat_chat),
+        )
+        .route(
+            "/client/v4/accounts/{account}/ai/v1/embeddings",
+            post(workers_ai::compat_embeddings),
+        )
         .route("/mock/hits", get(hits))
         .with_state(mock)
 }
