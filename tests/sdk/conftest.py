@@ -109,3 +109,38 @@ def gateway():
     server = Server(["serve"], "/healthz", env={"SWITCHYARD_DATA_DIR": workdir})
     yield server.root
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway_to_mock(mock_upstream, tmp_path_factory):
+    """`switchyard serve` with providers of two families pointed at the mock upstream."""
+    config = write(
+        tmp_path_factory.mktemp("gw"),
+        "switchyard.toml",
+        f'''
+[providers.up]
+family = "openai"
+base_url = "{mock_upstream}/v1"
+api_key = "${{MOCK_UPSTREAM_KEY}}"
+
+[providers.claude]
+family = "anthropic"
+base_url = "{mock_upstream}/v1"
+api_key = "{MOCK_KEY}"
+
+[models."up/gpt-4o-mini"]
+input_usd_per_mtok = 0.15
+output_usd_per_mtok = 0.60
+
+[aliases]
+fast = ["up/gpt-4o-mini"]
+flaky = ["up/broken", "claude/claude-haiku-4-5"]
+''',
+    )
+    server = Server(
+        ["serve", "--config", str(config)],
+        "/healthz",
+        env={"MOCK_UPSTREAM_KEY": MOCK_KEY},
+    )
+    yield server
+    server.stop()

@@ -1,5 +1,16 @@
-//! The evidence plane: what Switchyard records and reckons about requests. For now the price
-//! table and cost arithmetic; events, the hash chain and stores grow here.
+//! The evidence plane: the hash-chained event log, its stores (SQLite embedded, PostgreSQL
+//! shared), the batching writer, chain verification, and the price table. Nothing here writes
+//! prompt or completion text: events carry structured facts only.
 #![forbid(unsafe_code)]
 
+pub mod event;
+pub mod postgres;
 pub mod pricing;
+pub mod sqlite;
+pub mod store;
+pub mod verify;
+pub mod writer;
+
+pub use event::{Digest, Draft, Event, EventKind};
+pub use store::{Store, StoreError, open};
+pub use writer::{EventLog, Writer};

@@ -86,7 +86,7 @@ impl Registry {
             if let Some(m) = configured
                 && m.kind != kind
             {
-                if targets.is_empty() && self.config.aliases.get(requested).is_none() {
+                if targets.is_empty() && !self.config.aliases.contains_key(requested) {
                     return Err(ApiError::bad_request(match kind {
                         ModelKind::Chat => {
                             format!("\"{id}\" is an embedding model; use /v1/embeddings")

@@ -1,4 +1,4 @@
-//! Anthropic's Messages endpoint: `x-api-key` and `anthropic-version` headers required,
+//! Anthropic's Messages endpoint: a key (`x-api-key` or bearer) and `anthropic-version` required,
 //! `max_tokens` required, errors as `{"type":"error","error":{...}}`, streams as named SSE
 //! events from `message_start` to `message_stop` with a `ping` after the start.
 
@@ -27,7 +27,11 @@ pub(crate) async fn messages(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    if !reply::accepted(&mock, reply::credential(&headers, "x-api-key")) {
+    // The API takes the key in `x-api-key`, or as a bearer token (what the current official
+    // SDK sends).
+    let presented = reply::credential(&headers, "x-api-key")
+        .or_else(|| reply::credential(&headers, "authorization"));
+    if !reply::accepted(&mock, presented) {
         return error(StatusCode::UNAUTHORIZED, "invalid x-api-key");
     }
     if headers.get("anthropic-version").is_none() {

@@ -177,7 +177,23 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProviderError> 
 /// The SSE events of a streaming response body. A broken connection ends the stream with a
 /// `Transport` error; bytes that are not UTF-8 end it with `MalformedReply`.
 pub fn sse(resp: reqwest::Response) -> impl Stream<Item = Result<Event, ProviderError>> + Send {
-    resp.bytes_stream().eventsource().map(|item| {
+    sse_events(body_bytes(resp))
+}
+
+/// A response body as a stream of byte chunks, transport failures typed.
+pub fn body_bytes(
+    resp: reqwest::Response,
+) -> impl Stream<Item = Result<Bytes, ProviderError>> + Send {
+    resp.bytes_stream()
+        .map(|chunk| chunk.map_err(|e| transport_error(e, Duration::ZERO)))
+}
+
+/// SSE events from any stream of byte chunks, however the chunks split the events.
+pub fn sse_events<S>(bytes: S) -> impl Stream<Item = Result<Event, ProviderError>> + Send
+where
+    S: Stream<Item = Result<Bytes, ProviderError>> + Send,
+{
+    bytes.eventsource().map(|item| {
         item.map_err(|e| match e {
             eventsource_stream::EventStreamError::Utf8(_) => {
                 ProviderError::malformed("upstream stream is not valid UTF-8")
@@ -185,9 +201,7 @@ pub fn sse(resp: reqwest::Response) -> impl Stream<Item = Result<Event, Provider
             eventsource_stream::EventStreamError::Parser(p) => {
                 ProviderError::malformed(format!("upstream stream is not valid SSE: {p}"))
             }
-            eventsource_stream::EventStreamError::Transport(t) => {
-                transport_error(t, Duration::ZERO)
-            }
+            eventsource_stream::EventStreamError::Transport(t) => t,
         })
     })
 }

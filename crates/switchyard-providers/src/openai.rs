@@ -111,8 +111,16 @@ impl Provider for OpenAi {
 
 /// Decodes an OpenAI-format SSE body (also used by Workers AI's compatible endpoint).
 pub fn decode_sse(resp: reqwest::Response) -> EventStream {
+    decode_sse_bytes(http::body_bytes(resp))
+}
+
+/// Decodes OpenAI-format SSE from any stream of byte chunks.
+pub fn decode_sse_bytes<S>(bytes: S) -> EventStream
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ProviderError>> + Send + 'static,
+{
     let mut decoder = ChunkDecoder::default();
-    http::decode_stream(http::sse(resp), move |event| {
+    http::decode_stream(http::sse_events(bytes), move |event| {
         let data = event.data.trim();
         if data == "[DONE]" {
             return Ok(Decoded::done(Vec::new()));

@@ -5,7 +5,7 @@ use super::raw::{RawConfig, RawModel, RawProvider};
 use super::{
     Config, ConfigError, ConfigErrors, Limits, ModelConfig, ModelKind, ProviderConfig, line_of,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Duration;
@@ -193,6 +193,9 @@ pub fn validate(
         }
     }
 
+    // Models and aliases are checked against every declared provider, so a provider with an
+    // error of its own does not also make each of its models an error.
+    let declared: BTreeSet<&str> = raw.providers.keys().map(String::as_str).collect();
     let mut models = BTreeMap::new();
     for (id, spanned) in &raw.models {
         let key = format!("models.\"{id}\"");
@@ -202,7 +205,7 @@ pub fn validate(
             spanned.get_ref(),
             spanned.span(),
             &key,
-            &providers,
+            &declared,
         ) {
             models.insert(id.clone(), m);
         }
@@ -226,10 +229,10 @@ pub fn validate(
         let mut list = Vec::new();
         for t in targets.get_ref() {
             match t.get_ref().split_once('/') {
-                Some((p, m)) if providers.contains_key(p) && !m.is_empty() => {
+                Some((p, m)) if declared.contains(p) && !m.is_empty() => {
                     list.push(t.get_ref().clone())
                 }
-                Some((p, _)) if !providers.contains_key(p) => c.error(
+                Some((p, _)) if !declared.contains(p) => c.error(
                     t.span(),
                     &key,
                     format!(
@@ -364,7 +367,7 @@ fn model(
     m: &RawModel,
     span: Range<usize>,
     key: &str,
-    providers: &BTreeMap<String, ProviderConfig>,
+    providers: &BTreeSet<&str>,
 ) -> Option<ModelConfig> {
     let Some((provider, upstream)) = id
         .split_once('/')
@@ -373,7 +376,7 @@ fn model(
         c.error(span, key, "model ids are provider/model");
         return None;
     };
-    if !providers.contains_key(provider) {
+    if !providers.contains(provider) {
         c.error(
             span,
             key,
@@ -445,6 +448,8 @@ pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(
         errors: Vec::new(),
         env: &no_env,
     };
+    let declared: BTreeSet<&str> = config.providers.keys().map(String::as_str).collect();
+    let mut found = Vec::new();
     for (id, spanned) in &raw.models {
         let configured = id
             .split_once('/')
@@ -457,12 +462,13 @@ pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(
                 spanned.get_ref(),
                 spanned.span(),
                 &key,
-                &config.providers,
+                &declared,
             ) {
-                config.models.insert(id.clone(), m);
+                found.push((id.clone(), m));
             }
         }
     }
+    config.models.extend(found);
     if c.errors.is_empty() {
         Ok(())
     } else {

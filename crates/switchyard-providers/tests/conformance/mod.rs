@@ -312,8 +312,7 @@ pub async fn rate_limited_keeps_retry_after(h: &Harness) {
     let err = h
         .stream("rate-limited", &req)
         .await
-        .err()
-        .expect("stream refused");
+        .expect_err("stream refused");
     assert_eq!(err.kind, ErrorKind::RateLimited);
 }
 
@@ -402,7 +401,6 @@ pub async fn embeddings(h: &Harness) {
 }
 
 /// Expands to one test per conformance case for `$fixture`.
-
 macro_rules! conformance_suite {
     ($fixture:expr) => {
         conformance_suite!(@cases $fixture;

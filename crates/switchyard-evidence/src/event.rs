@@ -1,0 +1,220 @@
+//! Events: what the evidence plane records, and the hash chain that makes the log tamper-evident.
+//! Each event's hash covers its stream, sequence, time, kind, request id, payload text and the
+//! previous event's hash, so an edited, deleted or reordered row breaks the chain.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A BLAKE3 hash, written as 64 hex digits in stores and output.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// The `prev_hash` of a stream's first event.
+    pub const GENESIS: Digest = Digest([0; 32]);
+
+    pub fn to_hex(&self) -> String {
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+            s.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+        }
+        s
+    }
+
+    pub fn from_hex(s: &str) -> Option<Digest> {
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in s.as_bytes().chunks(2).enumerate() {
+            let hi = (pair[0] as char).to_digit(16)?;
+            let lo = (pair[1] as char).to_digit(16)?;
+            out[i] = u8::try_from(hi * 16 + lo).ok()?;
+        }
+        Some(Digest(out))
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// The kinds of event the gateway records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A request was admitted (or refused) at the door.
+    Admission,
+    /// The routing decision, with its reasons.
+    Decision,
+    /// One upstream attempt.
+    Attempt,
+    /// How the request ended.
+    Outcome,
+    /// The gateway started or stopped.
+    Lifecycle,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Admission => "admission",
+            EventKind::Decision => "decision",
+            EventKind::Attempt => "attempt",
+            EventKind::Outcome => "outcome",
+            EventKind::Lifecycle => "lifecycle",
+        }
+    }
+}
+
+/// An event before the log gives it a place in the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub kind: EventKind,
+    pub ts_ms: i64,
+    pub request_id: Option<String>,
+    /// Structured facts only: never prompt or completion text (those are redacted artifacts).
+    pub payload: serde_json::Value,
+}
+
+impl Draft {
+    pub fn new(kind: EventKind, request_id: Option<&str>, payload: serde_json::Value) -> Self {
+        Self {
+            kind,
+            ts_ms: now_ms(),
+            request_id: request_id.map(str::to_owned),
+            payload,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A recorded event, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub stream: String,
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub kind: String,
+    pub request_id: Option<String>,
+    /// The payload's JSON text exactly as hashed (keys sorted).
+    pub payload: String,
+    #[serde(serialize_with = "hex")]
+    pub prev_hash: Digest,
+    #[serde(serialize_with = "hex")]
+    pub hash: Digest,
+}
+
+fn hex<S: serde::Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&d.to_hex())
+}
+
+impl Event {
+    /// Places a draft after `prev` in `stream`'s chain.
+    pub fn chain(stream: &str, seq: u64, prev: Digest, draft: Draft) -> Event {
+        let payload = draft.payload.to_string();
+        let kind = draft.kind.as_str().to_owned();
+        let hash = digest(
+            stream,
+            seq,
+            draft.ts_ms,
+            &kind,
+            draft.request_id.as_deref(),
+            &payload,
+            &prev,
+        );
+        Event {
+            stream: stream.to_owned(),
+            seq,
+            ts_ms: draft.ts_ms,
+            kind,
+            request_id: draft.request_id,
+            payload,
+            prev_hash: prev,
+            hash,
+        }
+    }
+
+    /// The hash this event should have, recomputed from its fields.
+    pub fn expected_hash(&self) -> Digest {
+        digest(
+            &self.stream,
+            self.seq,
+            self.ts_ms,
+            &self.kind,
+            self.request_id.as_deref(),
+            &self.payload,
+            &self.prev_hash,
+        )
+    }
+}
+
+/// The canonical encoding: a version tag, then each field length-prefixed so no two different
+/// events encode alike.
+fn digest(
+    stream: &str,
+    seq: u64,
+    ts_ms: i64,
+    kind: &str,
+    request_id: Option<&str>,
+    payload: &str,
+    prev: &Digest,
+) -> Digest {
+    let mut h = blake3::Hasher::new();
+    h.update(b"switchyard-event-v1");
+    for field in [
+        stream.as_bytes(),
+        kind.as_bytes(),
+        request_id.unwrap_or("").as_bytes(),
+        payload.as_bytes(),
+    ] {
+        h.update(&(field.len() as u64).to_le_bytes());
+        h.update(field);
+    }
+    h.update(&[u8::from(request_id.is_some())]);
+    h.update(&seq.to_le_bytes());
+    h.update(&ts_ms.to_le_bytes());
+    h.update(&prev.0);
+    Digest(*h.finalize().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_any_field_changes_the_hash() {
+        let e = Event::chain(
+            "n1",
+            1,
+            Digest::GENESIS,
+            Draft::new(
+                EventKind::Outcome,
+                Some("req_1"),
+                serde_json::json!({"b": 1, "a": 2}),
+            ),
+        );
+        assert_eq!(Digest::from_hex(&e.hash.to_hex()), Some(e.hash));
+        assert_eq!(e.payload, r#"{"a":2,"b":1}"#, "keys are sorted");
+        assert_eq!(e.expected_hash(), e.hash);
+        let mut changed = e.clone();
+        changed.seq = 2;
+        assert_ne!(changed.expected_hash(), e.hash);
+        let mut changed = e.clone();
+        changed.request_id = None;
+        assert_ne!(changed.expected_hash(), e.hash);
+        let mut changed = e.clone();
+        changed.payload = r#"{"a":2,"b":2}"#.into();
+        assert_ne!(changed.expected_hash(), e.hash);
+    }
+}

@@ -1,0 +1,127 @@
+//! The shared store: PostgreSQL, for several gateway nodes writing their own streams.
+
+use crate::event::Event;
+use crate::store::{Head, Store, StoreError, row_event};
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+/// Events in PostgreSQL.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `postgres://…` and migrates.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let fail = |e: &dyn std::fmt::Display| StoreError::Open {
+            url: redact_password(url),
+            message: e.to_string(),
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| fail(&e))?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Self { pool })
+    }
+}
+
+/// A URL fit for an error message: the password replaced.
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn event_of(row: &sqlx::postgres::PgRow) -> Result<Event, StoreError> {
+    row_event(
+        row.try_get("stream")?,
+        row.try_get("seq")?,
+        row.try_get("ts_ms")?,
+        row.try_get("kind")?,
+        row.try_get("request_id")?,
+        row.try_get("payload")?,
+        row.try_get::<&str, _>("prev_hash")?,
+        row.try_get::<&str, _>("hash")?,
+    )
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
+        let row = sqlx::query("SELECT * FROM events WHERE stream = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            event_of(&r).map(|e| Head {
+                seq: e.seq,
+                hash: e.hash,
+            })
+        })
+        .transpose()
+    }
+
+    async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            sqlx::query("INSERT INTO events (stream, seq, ts_ms, kind, request_id, payload, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&e.stream)
+                .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
+                .bind(e.ts_ms)
+                .bind(&e.kind)
+                .bind(&e.request_id)
+                .bind(&e.payload)
+                .bind(e.prev_hash.to_hex())
+                .bind(e.hash.to_hex())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(stream)
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_of).collect()
+    }
+
+    async fn streams(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT stream FROM events ORDER BY stream")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get("stream").map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM events WHERE request_id = $1 ORDER BY ts_ms, stream, seq")
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(event_of).collect()
+    }
+}

@@ -1,0 +1,92 @@
+//! The `Store` trait: where events live. SQLite is the embedded default; PostgreSQL serves
+//! several gateway nodes. Both pass the same contract tests.
+
+use crate::event::{Digest, Event};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A store failure, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store {url}: {message}")]
+    Open { url: String, message: String },
+    #[error("store query failed: {0}")]
+    Query(String),
+    #[error("the store holds a row that cannot be read: {0}")]
+    Corrupt(String),
+    #[error("unknown store URL \"{0}\": use sqlite://FILE or postgres://…")]
+    UnknownScheme(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Query(e.to_string())
+    }
+}
+
+/// The last event of a stream: its sequence number and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: Digest,
+}
+
+/// Where events are appended and read back.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The last event of `stream`, or `None` when it is empty.
+    async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError>;
+
+    /// Appends events (already chained) in one transaction: all or none.
+    async fn append(&self, events: &[Event]) -> Result<(), StoreError>;
+
+    /// Up to `limit` events of `stream` with `seq > after`, in order.
+    async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Every stream in the store.
+    async fn streams(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Events of one request, across streams, in order.
+    async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError>;
+}
+
+/// Opens the store a URL names, creating and migrating it as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(crate::sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(crate::postgres::PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnknownScheme(url.to_owned()))
+    }
+}
+
+/// Builds an event from a row's columns, refusing rows whose hashes are not hex.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn row_event(
+    stream: String,
+    seq: i64,
+    ts_ms: i64,
+    kind: String,
+    request_id: Option<String>,
+    payload: String,
+    prev_hash: &str,
+    hash: &str,
+) -> Result<Event, StoreError> {
+    let parse = |h: &str| {
+        Digest::from_hex(h).ok_or_else(|| {
+            StoreError::Corrupt(format!("{stream}#{seq}: hash \"{h}\" is not 64 hex digits"))
+        })
+    };
+    Ok(Event {
+        seq: u64::try_from(seq)
+            .map_err(|_| StoreError::Corrupt(format!("{stream}: negative seq {seq}")))?,
+        prev_hash: parse(prev_hash)?,
+        hash: parse(hash)?,
+        stream,
+        ts_ms,
+        kind,
+        request_id,
+        payload,
+    })
+}

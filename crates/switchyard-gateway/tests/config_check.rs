@@ -1,0 +1,127 @@
+//! `switchyard check` and config validation: every error with file, line and key; the README's
+//! example is a valid config.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+use switchyard_gateway::config;
+
+fn check(text: &str) -> (bool, String, String) {
+    let dir = std::env::temp_dir().join(format!("switchyard-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!(
+        "{:x}.toml",
+        text.len() * 7919 + text.bytes().map(u64::from).sum::<u64>() as usize
+    ));
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("check")
+        .arg(&path)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_reports_every_error_with_line_and_key() {
+    let text = r#"listen = "not an address"
+
+[providers.openai]
+family = "opena"
+
+[providers.local]
+family = "openai"
+base_url = "ftp://x"
+
+[models."ghost/model"]
+input_usd_per_mtok = 1.0
+
+[models."local/m"]
+input_usd_per_mtok = -1.0
+
+[aliases]
+fast = ["nobody/x", "local/m"]
+"#;
+    let (ok, _, stderr) = check(text);
+    assert!(!ok);
+    for expected in [
+        ":1: listen:",
+        ":4: providers.openai.family: unknown family \"opena\"",
+        ":8: providers.local.base_url:",
+        ":10: models.\"ghost/model\": provider \"ghost\" is not configured",
+        ":14: models.\"local/m\".input_usd_per_mtok:",
+        ":17: aliases.fast: target \"nobody/x\"",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_toml_name_their_line() {
+    let (ok, _, stderr) = check("[providers.a]\nfamily = \"openai\"\napi_kee = \"x\"\n");
+    assert!(!ok);
+    assert!(
+        stderr.contains(":3:") && stderr.contains("api_kee"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("[providers\n");
+    assert!(!ok);
+    assert!(stderr.contains(":1:"), "{stderr}");
+}
+
+#[test]
+fn missing_env_secret_is_an_error() {
+    let (ok, _, stderr) =
+        check("[providers.a]\nfamily = \"openai\"\napi_key = \"${SWITCHYARD_TEST_UNSET_VAR}\"\n");
+    assert!(!ok);
+    assert!(
+        stderr.contains("SWITCHYARD_TEST_UNSET_VAR is not set"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_valid_file_passes() {
+    let (ok, stdout, stderr) =
+        check("[providers.m]\nfamily = \"mock\"\n[aliases]\nfast = [\"m/fast\"]\n");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("is valid"), "{stdout}");
+}
+
+#[test]
+fn the_readme_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("```toml\nlisten")
+        .expect("README has the config example");
+    let body = &readme[start + "```toml\n".len()..];
+    let example = &body[..body.find("```").unwrap()];
+    let env = |k: &str| Some(format!("value-of-{k}"));
+    let config = config::parse("README.md", example, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.aliases["fast"].len(), 2);
+    assert_eq!(
+        config.models["azure/gpt-4o"].upstream,
+        "my-gpt4o-deployment"
+    );
+}
+
+#[test]
+fn the_embedded_defaults_are_valid() {
+    let config = config::embedded(&|_| None).unwrap();
+    assert!(config.providers.contains_key("mock"));
+    assert!(config.models.contains_key("mock/embed"));
+    let with_key = config::embedded(&|k| (k == "OPENAI_API_KEY").then(|| "sk-x".into())).unwrap();
+    assert!(with_key.providers.contains_key("openai"));
+    assert!(
+        with_key.models.contains_key("openai/gpt-4o-mini"),
+        "shipped prices apply"
+    );
+}

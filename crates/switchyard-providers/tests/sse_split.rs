@@ -1,0 +1,93 @@
+//! Property: an OpenAI SSE body decodes to the same canonical events however the network
+//! splits it into chunks, and a body cut short never decodes as a complete answer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use bytes::Bytes;
+use futures::StreamExt;
+use proptest::prelude::*;
+use switchyard_mock::synth;
+use switchyard_protocol::openai::ChunkEncoder;
+use switchyard_protocol::{ChatRequest, Message, ProviderError, Role, StreamEvent, sse};
+use switchyard_providers::openai::decode_sse_bytes;
+
+fn body_and_events(words: usize, seed: u64) -> (Vec<u8>, Vec<StreamEvent>) {
+    let req = ChatRequest {
+        model: "m".into(),
+        messages: vec![Message::text(Role::User, "hi ünïcödé ✓")],
+        n: 1,
+        ..ChatRequest::default()
+    };
+    let resp = synth::complete(
+        &req,
+        "m",
+        synth::Shape {
+            words,
+            seed: Some(seed),
+        },
+    );
+    let events = synth::stream_events(&resp, None);
+    let mut enc = ChunkEncoder::new("m", true);
+    let mut body = String::new();
+    for e in &events {
+        for chunk in enc.encode(e, 1) {
+            body.push_str(&sse::frame(None, &serde_json::to_string(&chunk).unwrap()));
+        }
+    }
+    body.push_str(sse::DONE);
+    (body.into_bytes(), events)
+}
+
+fn split(body: &[u8], cuts: &[usize]) -> Vec<Result<Bytes, ProviderError>> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for p in points.into_iter().chain([body.len()]) {
+        if p > start {
+            out.push(Ok(Bytes::copy_from_slice(&body[start..p])));
+            start = p;
+        }
+    }
+    out
+}
+
+fn decode(chunks: Vec<Result<Bytes, ProviderError>>) -> (Vec<StreamEvent>, Option<ProviderError>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut stream = decode_sse_bytes(futures::stream::iter(chunks));
+        let mut events = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(e) => events.push(e),
+                Err(e) => return (events, Some(e)),
+            }
+        }
+        (events, None)
+    })
+}
+
+proptest! {
+    #[test]
+    fn any_split_decodes_the_same(words in 1usize..40, seed in any::<u64>(), cuts in proptest::collection::vec(any::<usize>(), 0..30)) {
+        let (body, events) = body_and_events(words, seed);
+        let (decoded, failure) = decode(split(&body, &cuts));
+        prop_assert!(failure.is_none(), "{failure:?}");
+        prop_assert_eq!(decoded, events);
+    }
+
+    #[test]
+    fn a_truncated_body_ends_in_an_error(words in 1usize..20, seed in any::<u64>(), keep in 0.0f64..0.97) {
+        let (body, _) = body_and_events(words, seed);
+        let cut = ((body.len() as f64) * keep) as usize;
+        let (_, failure) = decode(split(&body[..cut], &[]));
+        prop_assert!(failure.is_some(), "a stream cut at {cut}/{} decoded as complete", body.len());
+    }
+
+    #[test]
+    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = decode(vec![Ok(Bytes::from(bytes))]);
+    }
+}
