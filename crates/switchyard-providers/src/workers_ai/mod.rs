@@ -144,10 +144,18 @@ async fn native_stream(call: Call<'_>, req: &ChatRequest) -> Result<EventStream,
     let (send, limit) = token_budget(call, req);
     let body = wire::request_from_canonical(req, send, true)?;
     let resp = http::send(call, post(call, run_url(call)?).json(&body)).await?;
-    let mut decoder = NativeStreamDecoder::new(fresh_id(), call.model, crate::unix_now(), limit);
-    Ok(http::decode_stream(http::sse(resp), move |event| {
+    let decoder = NativeStreamDecoder::new(fresh_id(), call.model, crate::unix_now(), limit);
+    Ok(decode_native_sse(http::body_bytes(resp), decoder))
+}
+
+/// Decodes a native SSE body from any stream of byte chunks, however they split the events.
+pub fn decode_native_sse<S>(bytes: S, mut decoder: NativeStreamDecoder) -> EventStream
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ProviderError>> + Send + 'static,
+{
+    http::decode_stream(http::sse_events(bytes), move |event| {
         decoder.decode(&event.data)
-    }))
+    })
 }
 
 /// The events that deliver a complete answer.

@@ -6,7 +6,6 @@ use super::wire::{self, Envelope};
 use super::*;
 use crate::{Endpoint, Family, Quirks};
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use proptest::prelude::*;
 use serde_json::json;
 use switchyard_protocol::{
@@ -355,17 +354,9 @@ fn error_events_end_the_stream_with_an_error() {
 /// Runs a raw SSE body, delivered in the given pieces, through the SSE parser, the decoder and
 /// `decode_stream`, as the adapter does with a live response.
 fn decode_body(pieces: Vec<Vec<u8>>) -> Vec<Result<StreamEvent, ErrorKind>> {
-    let bytes = futures::stream::iter(
-        pieces
-            .into_iter()
-            .map(|p| Ok::<_, std::convert::Infallible>(Bytes::from(p))),
-    );
-    let events = bytes.eventsource().map(|item| {
-        item.map(|e| e.data)
-            .map_err(|e| ProviderError::malformed(e.to_string()))
-    });
-    let mut decoder = NativeStreamDecoder::new("wai-p".into(), "@cf/m", 3, 16);
-    let stream = http::decode_stream(events, move |data: String| decoder.decode(&data));
+    let bytes = futures::stream::iter(pieces.into_iter().map(|p| Ok(Bytes::from(p))));
+    let decoder = NativeStreamDecoder::new("wai-p".into(), "@cf/m", 3, 16);
+    let stream = decode_native_sse(bytes, decoder);
     futures::executor::block_on(stream.map(|r| r.map_err(|e| e.kind)).collect())
 }
 
