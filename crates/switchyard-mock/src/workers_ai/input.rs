@@ -386,3 +386,105 @@ pub(crate) fn is_embedding_model(model: &str) -> bool {
     let lower = model.to_ascii_lowercase();
     lower.contains("bge") || lower.contains("embed")
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn chat(body: Value) -> Result<ChatRequest, Refusal> {
+        chat_request("@cf/m", body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn prompt_becomes_a_user_turn_with_the_default_budget() {
+        let req = chat(json!({"prompt": "hi"})).unwrap();
+        assert_eq!(req.messages, vec![Message::text(Role::User, "hi")]);
+        assert_eq!(req.max_tokens, Some(DEFAULT_MAX_TOKENS));
+    }
+
+    #[test]
+    fn tools_in_both_forms_need_described_parameters() {
+        let params =
+            json!({"type": "object", "properties": {"a": {"type": "string", "description": "x"}}});
+        let legacy = json!({"name": "f", "description": "d", "parameters": params});
+        let function = json!({"type": "function", "function": legacy});
+        for tool in [&legacy, &function] {
+            let req =
+                chat(json!({"messages": [{"role": "user", "content": "hi"}], "tools": [tool]}))
+                    .unwrap();
+            assert_eq!(req.tools[0].name, "f");
+        }
+        let undescribed = json!({"type": "function", "function": {"name": "f", "description": "d",
+            "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}});
+        let err =
+            chat(json!({"messages": [{"role": "user", "content": "hi"}], "tools": [undescribed]}))
+                .unwrap_err();
+        assert_eq!(err.code, 5006);
+        assert!(
+            err.message
+                .contains("/tools/0/function/parameters/properties/a"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn tool_choice_must_be_a_known_mode_or_a_defined_function() {
+        let tools = json!([{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}]);
+        let with = |choice: Value| {
+            chat(
+                json!({"messages": [{"role": "user", "content": "hi"}], "tools": tools, "tool_choice": choice}),
+            )
+        };
+        assert_eq!(
+            with(json!({"type": "function", "function": {"name": "f"}}))
+                .unwrap()
+                .tool_choice,
+            Some(ToolChoice::Function("f".into()))
+        );
+        assert_eq!(
+            with(json!("required")).unwrap().tool_choice,
+            Some(ToolChoice::Required)
+        );
+        assert_eq!(with(json!("any")).unwrap_err().code, 8001);
+        assert_eq!(
+            with(json!({"type": "function", "function": {"name": "g"}}))
+                .unwrap_err()
+                .code,
+            8001
+        );
+    }
+
+    #[test]
+    fn history_keeps_tool_calls_and_ids_and_ignores_unknown_fields() {
+        let req = chat(json!({"messages": [
+            {"role": "user", "content": "hi", "extra": true},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "content": "ok", "tool_call_id": "call_1"}
+        ], "unknown": 1}))
+        .unwrap();
+        assert_eq!(req.messages[1].tool_calls[0].id, "call_1");
+        assert_eq!(req.messages[2].tool_call_id.as_deref(), Some("call_1"));
+        assert_eq!(
+            chat(json!({"messages": [{"role": "robot", "content": "x"}]}))
+                .unwrap_err()
+                .code,
+            5006
+        );
+    }
+
+    #[test]
+    fn embeddings_take_one_text_or_a_non_empty_list() {
+        let (one, _) = embed_request("@cf/baai/bge-small-en-v1.5", br#"{"text":"a"}"#).unwrap();
+        assert_eq!(one.input, vec!["a".to_owned()]);
+        assert!(embed_request("m", br#"{"text":[]}"#).is_err());
+        assert!(embed_request("m", br#"{"text":"a","pooling":"max"}"#).is_err());
+        assert!(
+            is_embedding_model("@cf/baai/bge-m3")
+                && !is_embedding_model("@cf/meta/llama-3.1-8b-instruct")
+        );
+    }
+}
