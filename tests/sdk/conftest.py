@@ -40,7 +40,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> No
 
 
 class Server:
-    def __init__(self, args, health_path, env=None):
+    def __init__(self, args, health_path, env=None, cwd=None):
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="switchyard-", suffix=".log", delete=False)
@@ -51,6 +51,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=full_env,
+            cwd=cwd or tempfile.mkdtemp(prefix="switchyard-cwd-"),
         )
         wait_until_up(self.root + health_path, self.proc)
 
@@ -105,8 +106,7 @@ def mock_upstream(mock_script):
 @pytest.fixture(scope="session")
 def gateway():
     """`switchyard serve` with its embedded defaults (built-in mock provider); yields its root."""
-    workdir = tempfile.mkdtemp(prefix="switchyard-gw-")
-    server = Server(["serve"], "/healthz", env={"SWITCHYARD_DATA_DIR": workdir})
+    server = Server(["serve"], "/healthz")
     yield server.root
     server.stop()
 
@@ -127,6 +127,16 @@ api_key = "${{MOCK_UPSTREAM_KEY}}"
 family = "anthropic"
 base_url = "{mock_upstream}/v1"
 api_key = "{MOCK_KEY}"
+
+[providers.aws]
+family = "bedrock"
+base_url = "{mock_upstream}"
+region = "us-east-1"
+aws_access_key_id = "{MOCK_KEY}"
+aws_secret_access_key = "{MOCK_AWS_SECRET}"
+
+[models."aws/amazon.titan-embed-text-v2:0"]
+kind = "embedding"
 
 [models."up/gpt-4o-mini"]
 input_usd_per_mtok = 0.15

@@ -44,6 +44,30 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// Inspect the event log.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Walk every chain (or one stream's) and report the first broken link.
+    Verify {
+        #[arg(long)]
+        stream: Option<String>,
+    },
+    /// Print events as JSON lines, following new ones with --follow.
+    Tail {
+        #[arg(long)]
+        stream: Option<String>,
+        /// How many of the latest events to print first.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u64,
+        #[arg(short, long)]
+        follow: bool,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -72,6 +96,7 @@ pub fn main() -> ExitCode {
             runtime.block_on(mock_upstream(listen, script.as_deref()))
         }
         Command::Check { file } => check(file.or(cli.config).as_deref()),
+        Command::Events { command } => runtime.block_on(events(cli.config.as_deref(), command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +122,12 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         config.listen = addr;
     }
     let http = switchyard_providers::http::client()?;
+    let store = switchyard_evidence::open(&config.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (events, writer) = switchyard_evidence::EventLog::start(store, &config.node, 65_536)
+        .await
+        .map_err(|e| e.to_string())?;
     let registry = Arc::new(registry::Registry::build(Arc::new(config)));
     let config = registry.config.clone();
     for name in registry.unavailable_providers() {
@@ -115,11 +146,110 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         providers = %providers.join(","),
         "switchyard is serving"
     );
-    let state = Arc::new(server::AppState { registry, http });
-    axum::serve(listener, server::router(state))
+    events
+        .record(switchyard_evidence::Draft::new(
+            switchyard_evidence::EventKind::Lifecycle,
+            None,
+            serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "providers": providers}),
+        ))
+        .await;
+    let state = Arc::new(server::AppState {
+        registry,
+        http,
+        events: events.clone(),
+    });
+    let served = axum::serve(listener, server::router(state))
         .with_graceful_shutdown(server::shutdown_signal())
         .await
-        .map_err(|e| format!("server failed: {e}"))
+        .map_err(|e| format!("server failed: {e}"));
+    events
+        .record(switchyard_evidence::Draft::new(
+            switchyard_evidence::EventKind::Lifecycle,
+            None,
+            serde_json::json!({"event": "stopped"}),
+        ))
+        .await;
+    drop(events);
+    // Requests still finishing hold clones of the log; give them a moment, then flush.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), writer.flushed())
+        .await
+        .is_err()
+    {
+        tracing::error!("the event writer did not flush within 10 s");
+    }
+    served
+}
+
+async fn events(config_path: Option<&Path>, command: EventsCommand) -> Result<(), String> {
+    let config = load_config(config_path)?;
+    let store = switchyard_evidence::open(&config.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let streams = |only: Option<String>| async {
+        match only {
+            Some(s) => Ok(vec![s]),
+            None => store.streams().await.map_err(|e| e.to_string()),
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match command {
+        EventsCommand::Verify { stream } => {
+            let mut broken = false;
+            for s in streams(stream).await? {
+                match switchyard_evidence::verify::verify_stream(store.as_ref(), &s)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    Ok(v) => {
+                        let _ = writeln!(
+                            out,
+                            "{}: {} events, chain intact, head {}",
+                            v.stream,
+                            v.events,
+                            v.head.to_hex()
+                        );
+                    }
+                    Err(b) => {
+                        broken = true;
+                        let _ = writeln!(out, "{b}");
+                    }
+                }
+            }
+            if broken {
+                return Err("the event log has been tampered with".into());
+            }
+        }
+        EventsCommand::Tail {
+            stream,
+            lines,
+            follow,
+        } => {
+            let stream = match stream {
+                Some(s) => s,
+                None => config.node.clone(),
+            };
+            let head = store.head(&stream).await.map_err(|e| e.to_string())?;
+            let mut after = head.map(|h| h.seq.saturating_sub(lines)).unwrap_or(0);
+            loop {
+                let page = store
+                    .read(&stream, after, 1000)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for e in &page {
+                    let _ = writeln!(out, "{}", serde_json::to_string(e).unwrap_or_default());
+                    after = e.seq;
+                }
+                let _ = out.flush();
+                if !follow {
+                    break;
+                }
+                if page.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn mock_upstream(listen: SocketAddr, script: Option<&Path>) -> Result<(), String> {

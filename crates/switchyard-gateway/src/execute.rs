@@ -16,6 +16,8 @@ use switchyard_providers::{Call, EventStream};
 /// What one request carries through the pipeline.
 #[derive(Debug, Clone)]
 pub struct RequestCtx {
+    /// The front door: `chat`, `messages` or `embeddings`.
+    pub door: &'static str,
     pub request_id: String,
     pub decision_id: String,
     pub started: Instant,

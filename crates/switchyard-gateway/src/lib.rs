@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod execute;
 pub mod ids;
 pub mod mock_provider;

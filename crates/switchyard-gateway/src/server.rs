@@ -19,6 +19,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The one pooled upstream client.
     pub http: reqwest::Client,
+    /// Where this node's evidence goes.
+    pub events: switchyard_evidence::EventLog,
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -42,8 +42,9 @@ async fn still_serving(root: &str) {
 
 #[tokio::test]
 async fn malformed_requests_get_400s_that_say_why() {
-    let root =
+    let gw =
         gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let cases: Vec<(&str, Vec<u8>, u16, Option<&str>)> = vec![
         ("invalid json", b"{\"model\": ".to_vec(), 400, None),
         ("non-utf8", b"{\"model\": \"fast\", \"messages\": [{\"role\": \"user\", \"content\": \"\xff\xfe\"}]}".to_vec(), 400, None),
@@ -70,8 +71,9 @@ async fn malformed_requests_get_400s_that_say_why() {
 
 #[tokio::test]
 async fn a_100_mb_body_is_refused_with_413() {
-    let root =
+    let gw =
         gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let (status, body) =
         post_raw(&root, "/v1/chat/completions", vec![b' '; 100 * 1024 * 1024]).await;
     assert_eq!(status, 413);
@@ -81,8 +83,9 @@ async fn a_100_mb_body_is_refused_with_413() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_json_errors() {
-    let root =
+    let gw =
         gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let resp = client()
         .get(format!("{root}/v1/nothing"))
         .send()
@@ -102,7 +105,8 @@ async fn unknown_routes_and_methods_are_json_errors() {
 #[tokio::test]
 async fn an_upstream_that_never_answers_is_a_504() {
     let up = mock_upstream(&[("hang", "latency_ms=600000")]).await;
-    let root = gateway_to(&up, "[aliases]\nfast = [\"mock/fast\"]").await;
+    let gw = gateway_to(&up, "[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let (status, body) = post_raw(
         &root,
         "/v1/chat/completions",
@@ -117,7 +121,8 @@ async fn an_upstream_that_never_answers_is_a_504() {
 #[tokio::test]
 async fn garbage_from_upstream_is_a_502_plain_or_streamed() {
     let up = mock_upstream(&[("junk", "malformed=true")]).await;
-    let root = gateway_to(&up, "[aliases]\nfast = [\"mock/fast\"]").await;
+    let gw = gateway_to(&up, "[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let (status, body) = post_raw(
         &root,
         "/v1/chat/completions",
@@ -142,7 +147,8 @@ async fn garbage_from_upstream_is_a_502_plain_or_streamed() {
 #[tokio::test]
 async fn a_stream_cut_midway_ends_with_an_error_event_not_done() {
     let up = mock_upstream(&[("cut", "cut_after=4")]).await;
-    let root = gateway_to(&up, "[aliases]\nfast = [\"mock/fast\"]").await;
+    let gw = gateway_to(&up, "[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let mut req = chat_body("up/cut");
     req["stream"] = json!(true);
     let resp = client()
@@ -165,11 +171,12 @@ async fn rate_limits_keep_429_and_retry_after_and_5xx_falls_back() {
         ("down", "status=500"),
     ])
     .await;
-    let root = gateway_to(
+    let gw = gateway_to(
         &up,
         "[aliases]\nfast = [\"mock/fast\"]\nresilient = [\"up/down\", \"up/fine\"]",
     )
     .await;
+    let root = gw.root.clone();
     let resp = client()
         .post(format!("{root}/v1/chat/completions"))
         .json(&chat_body("up/limited"))
@@ -193,8 +200,9 @@ async fn rate_limits_keep_429_and_retry_after_and_5xx_falls_back() {
 
 #[tokio::test]
 async fn anthropic_door_errors_are_anthropic_shaped() {
-    let root =
+    let gw =
         gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let root = gw.root.clone();
     let (status, body) = post_raw(
         &root,
         "/v1/messages",

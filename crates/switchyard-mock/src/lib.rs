@@ -7,6 +7,8 @@
 #![allow(clippy::result_large_err)]
 
 mod anthropic;
+mod bedrock;
+mod gemini;
 mod openai;
 mod reply;
 pub mod scenario;
@@ -59,6 +61,13 @@ pub fn router(mock: Arc<Mock>) -> Router {
             post(openai::azure_embeddings),
         )
         .route("/v1/messages", post(anthropic::messages))
+        .route("/model/{model}/converse", post(bedrock::converse))
+        .route(
+            "/model/{model}/converse-stream",
+            post(bedrock::converse_stream),
+        )
+        .route("/model/{model}/invoke", post(bedrock::invoke))
+        .route("/v1beta/models/{model_action}", post(gemini::model_action))
         .route(
             "/client/v4/accounts/{account}/ai/run/{*model}",
             post(workers_ai::run),

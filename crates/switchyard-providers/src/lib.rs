@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
+pub mod bedrock;
+pub mod gemini;
 pub mod http;
 pub mod openai;
 pub mod workers_ai;
@@ -52,8 +54,10 @@ impl Family {
         match self {
             Family::Openai => Some(Arc::new(openai::OpenAi)),
             Family::Anthropic => Some(Arc::new(anthropic::Anthropic)),
+            Family::Gemini => Some(Arc::new(gemini::Gemini)),
             Family::WorkersAi => Some(Arc::new(workers_ai::WorkersAi)),
-            Family::Gemini | Family::Bedrock | Family::Mock => None,
+            Family::Bedrock => Some(Arc::new(bedrock::Bedrock)),
+            Family::Mock => None,
         }
     }
 }

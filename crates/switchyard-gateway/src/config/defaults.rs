@@ -104,6 +104,18 @@ fn env_providers(env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, ProviderC
         );
         p.endpoint.region = Some(region);
         out.push(("bedrock".into(), p));
+    } else if let Some(token) = get("AWS_BEARER_TOKEN_BEDROCK") {
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into());
+        let mut p = endpoint(
+            "bedrock",
+            Family::Bedrock,
+            Some(default_base_url(Family::Bedrock, Some(&region))),
+            Credentials::ApiKey(token),
+        );
+        p.endpoint.region = Some(region);
+        out.push(("bedrock".into(), p));
     }
     out
 }

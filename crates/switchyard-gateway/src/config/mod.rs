@@ -25,6 +25,8 @@ pub struct Config {
     pub source: Option<PathBuf>,
     pub listen: SocketAddr,
     pub store: String,
+    /// This gateway node's name: its events form their own chain (stream) in the store.
+    pub node: String,
     pub limits: Limits,
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Keyed by `provider/model`.

@@ -11,6 +11,7 @@ use toml::Spanned;
 pub struct RawConfig {
     pub listen: Option<Spanned<String>>,
     pub store: Option<Spanned<String>>,
+    pub node: Option<Spanned<String>>,
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]

@@ -94,10 +94,9 @@ pub fn default_base_url(family: Family, region: Option<&str>) -> String {
         Family::Anthropic => "https://api.anthropic.com/v1".into(),
         Family::Gemini => "https://generativelanguage.googleapis.com".into(),
         Family::WorkersAi => "https://api.cloudflare.com/client/v4".into(),
-        Family::Bedrock => format!(
-            "https://bedrock-runtime.{}.amazonaws.com",
-            region.unwrap_or("us-east-1")
-        ),
+        Family::Bedrock => {
+            switchyard_providers::bedrock::default_base_url(region.unwrap_or("us-east-1"))
+        }
         Family::Mock => "mock://in-process".into(),
     }
 }
@@ -148,6 +147,18 @@ pub fn validate(
                 );
             }
             v
+        }
+    };
+    let node = match &raw.node {
+        None => "local".to_owned(),
+        Some(n) if valid_name(n.get_ref()) => n.get_ref().clone(),
+        Some(n) => {
+            c.error(
+                n.span(),
+                "node",
+                "node names use letters, digits, '-', '_' and '.'",
+            );
+            String::new()
         }
     };
     let defaults = Limits::default();
@@ -257,6 +268,7 @@ pub fn validate(
         source: None,
         listen,
         store,
+        node,
         limits,
         providers,
         models,
@@ -292,33 +304,39 @@ fn provider(c: &mut Checker<'_>, name: &str, p: &RawProvider, key: &str) -> Opti
             url.trim_end_matches('/').to_owned()
         }
     };
-    let credentials = if family == Family::Bedrock {
-        let (Some(id), Some(secret)) = (&p.aws_access_key_id, &p.aws_secret_access_key) else {
+    let credentials = match (&p.aws_access_key_id, &p.aws_secret_access_key, &p.api_key) {
+        (Some(id), Some(secret), _) if family == Family::Bedrock => {
+            let access_key_id = c.expand(id, &format!("{key}.aws_access_key_id"))?;
+            let secret_access_key = c.expand(secret, &format!("{key}.aws_secret_access_key"))?;
+            let session_token = match &p.aws_session_token {
+                Some(t) => Some(c.expand(t, &format!("{key}.aws_session_token"))?)
+                    .filter(|t| !t.is_empty()),
+                None => None,
+            };
+            Credentials::Aws {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            }
+        }
+        (Some(_), _, _) | (_, Some(_), _) if family != Family::Bedrock => {
             c.error(
                 p.family.span(),
                 key,
-                "bedrock needs aws_access_key_id and aws_secret_access_key (use ${AWS_ACCESS_KEY_ID} and ${AWS_SECRET_ACCESS_KEY})",
+                "aws_* credentials are only for the bedrock family; use api_key",
             );
             return None;
-        };
-        let access_key_id = c.expand(id, &format!("{key}.aws_access_key_id"))?;
-        let secret_access_key = c.expand(secret, &format!("{key}.aws_secret_access_key"))?;
-        let session_token = match &p.aws_session_token {
-            Some(t) => {
-                Some(c.expand(t, &format!("{key}.aws_session_token"))?).filter(|t| !t.is_empty())
-            }
-            None => None,
-        };
-        Credentials::Aws {
-            access_key_id,
-            secret_access_key,
-            session_token,
         }
-    } else {
-        match &p.api_key {
-            Some(k) => Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?),
-            None => Credentials::None,
+        (_, _, Some(k)) => Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?),
+        _ if family == Family::Bedrock => {
+            c.error(
+                p.family.span(),
+                key,
+                "bedrock needs aws_access_key_id and aws_secret_access_key, or a Bedrock API key in api_key",
+            );
+            return None;
         }
+        _ => Credentials::None,
     };
     if family == Family::WorkersAi && p.quirks.account_id.is_none() {
         c.error(

@@ -3,6 +3,7 @@
 use super::{body, failed, new_ctx, served, stream};
 use crate::config::ModelKind;
 use crate::error::{ApiError, json_error};
+use crate::evidence;
 use crate::execute::{self, Operation, Output, RequestCtx};
 use crate::server::AppState;
 use axum::body::Bytes;
@@ -17,10 +18,13 @@ pub async fn completions(
     State(state): State<Arc<AppState>>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut ctx = new_ctx(&state);
+    let mut ctx = new_ctx(&state, "chat");
     match handle(&state, &mut ctx, raw).await {
         Ok(resp) => resp,
-        Err((error, attempts)) => failed(error.into_response(), &ctx, &attempts),
+        Err((error, attempts)) => {
+            super::record_failure(&state, &ctx, &error, &attempts).await;
+            failed(error.into_response(), &ctx, &attempts)
+        }
     }
 }
 
@@ -37,10 +41,12 @@ async fn handle(
         serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
     let req = openai::request_to_canonical(wire).map_err(|e| early(e.into()))?;
     ctx.requested_model.clone_from(&req.model);
+    evidence::admitted_chat(&state.events, ctx, &req).await;
     let targets = state
         .registry
         .resolve(&req.model, ModelKind::Chat)
         .map_err(early)?;
+    evidence::decided(&state.events, ctx, &targets).await;
     let op = if req.stream {
         Operation::Stream(&req)
     } else {
@@ -51,6 +57,7 @@ async fn handle(
         .map_err(|f| (f.error, f.attempts))?;
     let resp = match done.output {
         Output::Chat(resp) => {
+            super::record_served(state, ctx, &done.target, &done.attempts, resp.usage).await;
             let body = openai::response_from_canonical(&resp, &req.model);
             let http = axum::Json(body).into_response();
             served(
@@ -65,7 +72,8 @@ async fn handle(
         Output::Stream(first, rest) => {
             let idle = state.registry.config.limits.stream_idle_timeout;
             let rest = execute::with_idle_timeout(rest, idle);
-            let http = stream::openai(first, rest, &req.model, req.include_usage, req.n);
+            let recorder = super::stream_recorder(state, ctx, &done.target, &done.attempts).await;
+            let http = stream::openai(first, rest, &req.model, req.include_usage, req.n, recorder);
             served(state, http, ctx, &done.target, &done.attempts, None)
         }
         Output::Embed(_) => {

@@ -3,6 +3,7 @@
 use super::{body, failed, new_ctx, served};
 use crate::config::ModelKind;
 use crate::error::{ApiError, json_error};
+use crate::evidence;
 use crate::execute::{self, Operation, Output, RequestCtx};
 use crate::server::AppState;
 use axum::body::Bytes;
@@ -19,10 +20,13 @@ pub async fn embeddings(
     State(state): State<Arc<AppState>>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut ctx = new_ctx(&state);
+    let mut ctx = new_ctx(&state, "embeddings");
     match handle(&state, &mut ctx, raw).await {
         Ok(resp) => resp,
-        Err((error, attempts)) => failed(error.into_response(), &ctx, &attempts),
+        Err((error, attempts)) => {
+            super::record_failure(&state, &ctx, &error, &attempts).await;
+            failed(error.into_response(), &ctx, &attempts)
+        }
     }
 }
 
@@ -40,10 +44,12 @@ async fn handle(
     let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
     ctx.requested_model.clone_from(&req.model);
+    evidence::admitted_embeddings(&state.events, ctx, &req.model, req.input.len()).await;
     let targets = state
         .registry
         .resolve(&req.model, ModelKind::Embedding)
         .map_err(early)?;
+    evidence::decided(&state.events, ctx, &targets).await;
     let done = execute::run(
         &state.registry,
         &state.http,
@@ -59,6 +65,7 @@ async fn handle(
             done.attempts,
         ));
     };
+    super::record_served(state, ctx, &done.target, &done.attempts, resp.usage).await;
     let body = EmbeddingResponse {
         object: "list".into(),
         data: resp

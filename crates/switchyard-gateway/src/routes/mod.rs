@@ -9,6 +9,7 @@ pub mod models;
 mod stream;
 
 use crate::error::ApiError;
+use crate::evidence::{self, Ending};
 use crate::execute::{AttemptRecord, RequestCtx};
 use crate::ids::new_id;
 use crate::server::AppState;
@@ -20,10 +21,11 @@ use std::time::Instant;
 use switchyard_policy::Target;
 use switchyard_protocol::Usage;
 
-/// A fresh context for a request that has just arrived.
-pub fn new_ctx(state: &AppState) -> RequestCtx {
+/// A fresh context for a request that has just arrived at `door`.
+pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
     let started = Instant::now();
     RequestCtx {
+        door,
         request_id: new_id("req"),
         decision_id: new_id("dec"),
         started,
@@ -81,6 +83,59 @@ pub fn served(
         );
     }
     ids(resp, ctx)
+}
+
+/// Records a failed request: its attempts and its outcome.
+pub async fn record_failure(
+    state: &AppState,
+    ctx: &RequestCtx,
+    error: &ApiError,
+    attempts: &[AttemptRecord],
+) {
+    evidence::attempted(&state.events, ctx, attempts).await;
+    evidence::ended(&state.events, ctx, Ending::failed(error, attempts.len())).await;
+}
+
+/// Records a request answered in one piece.
+pub async fn record_served(
+    state: &AppState,
+    ctx: &RequestCtx,
+    target: &Target,
+    attempts: &[AttemptRecord],
+    usage: Usage,
+) {
+    evidence::attempted(&state.events, ctx, attempts).await;
+    let ending = Ending {
+        status: 200,
+        target: Some(target.clone()),
+        attempts: attempts.len(),
+        usage: Some(usage),
+        price: state.registry.price(target),
+        ..Ending::default()
+    };
+    evidence::ended(&state.events, ctx, ending).await;
+}
+
+/// The recorder a stream carries to its end: attempts are recorded now, the outcome when the
+/// stream finishes, fails, or is abandoned by the client.
+pub async fn stream_recorder(
+    state: &AppState,
+    ctx: &RequestCtx,
+    target: &Target,
+    attempts: &[AttemptRecord],
+) -> stream::Recorder {
+    evidence::attempted(&state.events, ctx, attempts).await;
+    stream::Recorder::new(
+        state.events.clone(),
+        ctx.clone(),
+        Ending {
+            status: 200,
+            target: Some(target.clone()),
+            attempts: attempts.len(),
+            price: state.registry.price(target),
+            ..Ending::default()
+        },
+    )
 }
 
 /// Adds the attempt count to a failed answer.

@@ -3,10 +3,15 @@
 //! error event in the door's format and no success marker: never a silent success.
 
 use crate::error::ApiError;
+use crate::evidence::{Ending, outcome_draft};
+use crate::execute::RequestCtx;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
+use std::time::Instant;
+use switchyard_evidence::EventLog;
+use switchyard_protocol::Usage;
 use switchyard_protocol::anthropic::{EventEncoder, StreamEventWire};
 use switchyard_protocol::openai::ChunkEncoder;
 use switchyard_protocol::{ProviderError, StreamEvent, sse};
@@ -32,14 +37,71 @@ fn upstream_error(provider_error: ProviderError) -> ApiError {
     }
 }
 
+/// Records a stream's outcome when it ends: cleanly, with an error, or because the client went
+/// away (the body is dropped before its end, which also cancels the upstream call).
+pub struct Recorder {
+    log: EventLog,
+    ctx: RequestCtx,
+    ending: Option<Ending>,
+    usage: Option<Usage>,
+    first_content: Option<Instant>,
+}
+
+impl Recorder {
+    pub fn new(log: EventLog, ctx: RequestCtx, ending: Ending) -> Self {
+        Self {
+            log,
+            ctx,
+            ending: Some(ending),
+            usage: None,
+            first_content: None,
+        }
+    }
+
+    fn saw(&mut self, event: &StreamEvent) {
+        if self.first_content.is_none() && event.is_content() {
+            self.first_content = Some(Instant::now());
+        }
+        if let StreamEvent::Usage(u) = event {
+            self.usage = Some(*u);
+        }
+    }
+
+    fn finish(&mut self, error: Option<&ProviderError>, abandoned: bool) {
+        let Some(mut ending) = self.ending.take() else {
+            return;
+        };
+        ending.usage = self.usage;
+        ending.ttft = self
+            .first_content
+            .map(|t| t.duration_since(self.ctx.started));
+        ending.error = error.map(|e| e.kind);
+        ending.abandoned = abandoned;
+        let draft = outcome_draft(&self.ctx, ending);
+        let log = self.log.clone();
+        // Drop cannot await: queue the record on the runtime.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move { log.record(draft).await });
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.finish(None, true);
+    }
+}
+
 /// Walks `first` then `rest`, turning each event into frames with `encode`, a failure into a
-/// final error frame with `on_error`, and a clean end into `on_end`'s frames.
+/// final error frame with `on_error`, and a clean end into `on_end`'s frames; `recorder` learns
+/// how it ended.
 fn frames<E, F, G>(
     first: StreamEvent,
     rest: EventStream,
     encode: E,
     on_error: F,
     on_end: G,
+    recorder: Recorder,
 ) -> impl Stream<Item = Bytes> + Send
 where
     E: FnMut(&StreamEvent) -> String + Send + 'static,
@@ -52,6 +114,7 @@ where
         on_error: F,
         on_end: Option<G>,
         finished: bool,
+        recorder: Recorder,
     }
     let walk = Walk {
         events: futures::stream::once(async move { Ok(first) })
@@ -61,20 +124,26 @@ where
         on_error,
         on_end: Some(on_end),
         finished: false,
+        recorder,
     };
     futures::stream::unfold(walk, |mut w| async move {
         if w.finished {
             return None;
         }
         let text = match w.events.next().await {
-            Some(Ok(event)) => (w.encode)(&event),
+            Some(Ok(event)) => {
+                w.recorder.saw(&event);
+                (w.encode)(&event)
+            }
             Some(Err(e)) => {
                 tracing::warn!(kind = e.kind.as_str(), "stream failed after it started");
                 w.finished = true;
+                w.recorder.finish(Some(&e), false);
                 (w.on_error)(e)
             }
             None => {
                 w.finished = true;
+                w.recorder.finish(None, false);
                 w.on_end.take()?()
             }
         };
@@ -90,6 +159,7 @@ pub fn openai(
     model: &str,
     include_usage: bool,
     n: u32,
+    recorder: Recorder,
 ) -> Response {
     let mut encoder = ChunkEncoder::new(model, include_usage);
     let encode = move |event: &StreamEvent| {
@@ -103,13 +173,17 @@ pub fn openai(
         let body = upstream_error(e).openai_body();
         sse::frame(None, &serde_json::to_string(&body).unwrap_or_default())
     };
-    sse_response(frames(first, rest, encode, on_error, || {
-        sse::DONE.to_owned()
-    }))
+    let on_end = || sse::DONE.to_owned();
+    sse_response(frames(first, rest, encode, on_error, on_end, recorder))
 }
 
 /// An Anthropic Messages event stream.
-pub fn anthropic(first: StreamEvent, rest: EventStream, model: &str) -> Response {
+pub fn anthropic(
+    first: StreamEvent,
+    rest: EventStream,
+    model: &str,
+    recorder: Recorder,
+) -> Response {
     let encoder = std::sync::Arc::new(std::sync::Mutex::new(EventEncoder::new(model)));
     let render = |events: Vec<StreamEventWire>| {
         events
@@ -144,5 +218,5 @@ pub fn anthropic(first: StreamEvent, rest: EventStream, model: &str) -> Response
         Ok(mut e) => render(e.finish()),
         Err(_) => String::new(),
     };
-    sse_response(frames(first, rest, encode, on_error, on_end))
+    sse_response(frames(first, rest, encode, on_error, on_end, recorder))
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
+use switchyard_evidence::{EventLog, Store};
 use switchyard_gateway::{config, registry::Registry, server};
 use switchyard_mock::{Mock, MockConfig, Scenario};
 
@@ -30,24 +31,73 @@ pub async fn mock_upstream(scenarios: &[(&str, &str)]) -> Upstream {
     Upstream { root, mock }
 }
 
-/// Starts a gateway with `config_text` (over the embedded completion); returns its root URL.
-pub async fn gateway(config_text: &str) -> String {
+/// A gateway running in-process, with its own SQLite event store.
+pub struct Gateway {
+    pub root: String,
+    pub store: Arc<dyn Store>,
+    pub events: EventLog,
+    pub node: String,
+}
+
+impl Gateway {
+    /// Every event of this gateway's chain, once the writer has caught up.
+    pub async fn events(&self) -> Vec<switchyard_evidence::Event> {
+        for _ in 0..200 {
+            if self
+                .events
+                .stats()
+                .depth
+                .load(std::sync::atomic::Ordering::Relaxed)
+                == 0
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // One durable marker flushes everything queued before it.
+        self.events
+            .record_durable(switchyard_evidence::Draft::new(
+                switchyard_evidence::EventKind::Lifecycle,
+                None,
+                serde_json::json!({"event": "test-flush"}),
+            ))
+            .await
+            .unwrap();
+        self.store.read(&self.node, 0, 100_000).await.unwrap()
+    }
+}
+
+/// Starts a gateway with `config_text` (over the embedded completion).
+pub async fn gateway(config_text: &str) -> Gateway {
     let env = |_: &str| None;
     let mut config = config::parse("test.toml", config_text, &env).unwrap();
     config::complete(&mut config, &env).unwrap();
+    let dir = std::env::temp_dir().join(switchyard_gateway::ids::new_id("gw"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = switchyard_evidence::open(&format!("sqlite://{}", dir.join("events.db").display()))
+        .await
+        .unwrap();
+    let node = config.node.clone();
+    let (events, _writer) = EventLog::start(store.clone(), &node, 4096).await.unwrap();
     let registry = Arc::new(Registry::build(Arc::new(config)));
     let state = Arc::new(server::AppState {
         registry,
         http: switchyard_providers::http::client().unwrap(),
+        events: events.clone(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server::router(state)).await });
-    root
+    Gateway {
+        root,
+        store,
+        events,
+        node,
+    }
 }
 
 /// A gateway whose provider `up` (OpenAI family) points at `upstream`.
-pub async fn gateway_to(upstream: &Upstream, extra: &str) -> String {
+pub async fn gateway_to(upstream: &Upstream, extra: &str) -> Gateway {
     gateway(&format!(
         "[providers.mock]\nfamily = \"mock\"\n\n[providers.up]\nfamily = \"openai\"\nbase_url = \"{}/v1\"\napi_key = \"{KEY}\"\ntimeout_ms = 500\n\n{extra}",
         upstream.root

@@ -1,0 +1,168 @@
+//! What the gateway records about each request: admission, decision, attempts and outcome, as
+//! structured facts. Never a prompt, a completion, an upstream error message or a header:
+//! those can hold personal data or secrets; error kinds, codes and parameters cannot.
+
+use crate::error::ApiError;
+use crate::execute::{AttemptRecord, RequestCtx};
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchyard_evidence::pricing::Price;
+use switchyard_evidence::{Draft, EventKind, EventLog};
+use switchyard_policy::Target;
+use switchyard_protocol::{ChatRequest, ErrorKind, Usage};
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn usage_json(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cached_input_tokens": u.cached_input_tokens,
+        "cache_write_tokens": u.cache_write_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+    })
+}
+
+/// Records that a chat request was admitted, with its shape but none of its content.
+pub async fn admitted_chat(log: &EventLog, ctx: &RequestCtx, req: &ChatRequest) {
+    let payload = json!({
+        "door": ctx.door,
+        "model": req.model,
+        "stream": req.stream,
+        "messages": req.messages.len(),
+        "tools": req.tools.len(),
+        "n": req.n,
+        "max_tokens": req.max_tokens,
+    });
+    log.record(Draft::new(
+        EventKind::Admission,
+        Some(&ctx.request_id),
+        payload,
+    ))
+    .await;
+}
+
+/// Records an admitted embeddings request.
+pub async fn admitted_embeddings(log: &EventLog, ctx: &RequestCtx, model: &str, inputs: usize) {
+    let payload = json!({"door": ctx.door, "model": model, "inputs": inputs});
+    log.record(Draft::new(
+        EventKind::Admission,
+        Some(&ctx.request_id),
+        payload,
+    ))
+    .await;
+}
+
+/// Records the routing decision: the ordered targets and why.
+pub async fn decided(log: &EventLog, ctx: &RequestCtx, targets: &[Target]) {
+    let reason = if targets.len() == 1 && targets[0].model == ctx.requested_model {
+        format!("{} names one target", ctx.requested_model)
+    } else {
+        format!(
+            "alias {} resolves to {} targets in order",
+            ctx.requested_model,
+            targets.len()
+        )
+    };
+    let payload = json!({
+        "decision_id": ctx.decision_id,
+        "requested": ctx.requested_model,
+        "plan": targets.iter().map(|t| json!({"model": t.model, "provider": t.provider, "region": t.region})).collect::<Vec<_>>(),
+        "reasons": [reason],
+    });
+    log.record(Draft::new(
+        EventKind::Decision,
+        Some(&ctx.request_id),
+        payload,
+    ))
+    .await;
+}
+
+/// Records each upstream attempt.
+pub async fn attempted(log: &EventLog, ctx: &RequestCtx, attempts: &[AttemptRecord]) {
+    for (i, a) in attempts.iter().enumerate() {
+        let payload = json!({
+            "decision_id": ctx.decision_id,
+            "n": i + 1,
+            "model": a.target.model,
+            "provider": a.target.provider,
+            "ok": a.error.is_none(),
+            "error_kind": a.error.map(ErrorKind::as_str),
+            "latency_ms": ms(a.latency),
+        });
+        log.record(Draft::new(
+            EventKind::Attempt,
+            Some(&ctx.request_id),
+            payload,
+        ))
+        .await;
+    }
+}
+
+/// How a request ended, for its outcome event.
+#[derive(Debug, Clone, Default)]
+pub struct Ending {
+    pub status: u16,
+    pub target: Option<Target>,
+    pub attempts: usize,
+    pub usage: Option<Usage>,
+    pub price: Option<Price>,
+    pub ttft: Option<Duration>,
+    pub error: Option<ErrorKind>,
+    /// The client's error code (`model_not_found`, …) and parameter, never its message.
+    pub code: Option<String>,
+    pub param: Option<String>,
+    /// The client went away before the answer was complete.
+    pub abandoned: bool,
+}
+
+impl Ending {
+    /// The ending of a request that failed with `error` after `attempts` attempts.
+    pub fn failed(error: &ApiError, attempts: usize) -> Self {
+        let body = error.openai_body();
+        Ending {
+            status: error.status().as_u16(),
+            attempts,
+            error: match error {
+                ApiError::Upstream { error, .. } => Some(error.kind),
+                _ => None,
+            },
+            code: body.error.code.or(Some(body.error.kind)),
+            param: body.error.param,
+            ..Ending::default()
+        }
+    }
+}
+
+/// Records the outcome.
+pub async fn ended(log: &EventLog, ctx: &RequestCtx, ending: Ending) {
+    log.record(outcome_draft(ctx, ending)).await;
+}
+
+/// The outcome event; also used from `Drop`, where nothing can be awaited.
+pub fn outcome_draft(ctx: &RequestCtx, e: Ending) -> Draft {
+    let cost = match (&e.usage, &e.price) {
+        (Some(u), Some(p)) => Some(p.cost(u)),
+        _ => None,
+    };
+    let payload = json!({
+        "decision_id": ctx.decision_id,
+        "door": ctx.door,
+        "route": ctx.requested_model,
+        "status": e.status,
+        "model": e.target.as_ref().map(|t| t.model.clone()),
+        "provider": e.target.as_ref().map(|t| t.provider.clone()),
+        "attempts": e.attempts,
+        "latency_ms": ms(ctx.started.elapsed()),
+        "ttft_ms": e.ttft.map(ms),
+        "usage": e.usage.as_ref().map(usage_json),
+        "cost_usd": cost,
+        "error_kind": e.error.map(ErrorKind::as_str),
+        "code": e.code,
+        "param": e.param,
+        "abandoned": e.abandoned,
+    });
+    Draft::new(EventKind::Outcome, Some(&ctx.request_id), payload)
+}
