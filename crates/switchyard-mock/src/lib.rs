@@ -14,6 +14,7 @@ mod reply;
 pub mod scenario;
 pub mod schema;
 pub mod synth;
+mod workers_ai;
 
 use axum::Router;
 use axum::extract::State;
@@ -67,6 +68,18 @@ pub fn router(mock: Arc<Mock>) -> Router {
         )
         .route("/model/{model}/invoke", post(bedrock::invoke))
         .route("/v1beta/models/{model_action}", post(gemini::model_action))
+        .route(
+            "/client/v4/accounts/{account}/ai/run/{*model}",
+            post(workers_ai::run),
+        )
+        .route(
+            "/client/v4/accounts/{account}/ai/v1/chat/completions",
+            post(workers_ai::compat_chat),
+        )
+        .route(
+            "/client/v4/accounts/{account}/ai/v1/embeddings",
+            post(workers_ai::compat_embeddings),
+        )
         .route("/mock/hits", get(hits))
         .with_state(mock)
 }

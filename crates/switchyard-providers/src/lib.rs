@@ -9,6 +9,7 @@ pub mod bedrock;
 pub mod gemini;
 pub mod http;
 pub mod openai;
+pub mod workers_ai;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -54,8 +55,9 @@ impl Family {
             Family::Openai => Some(Arc::new(openai::OpenAi)),
             Family::Anthropic => Some(Arc::new(anthropic::Anthropic)),
             Family::Gemini => Some(Arc::new(gemini::Gemini)),
+            Family::WorkersAi => Some(Arc::new(workers_ai::WorkersAi)),
             Family::Bedrock => Some(Arc::new(bedrock::Bedrock)),
-            Family::WorkersAi | Family::Mock => None,
+            Family::Mock => None,
         }
     }
 }
