@@ -146,6 +146,18 @@ api_key = "{MOCK_KEY}"
 [models."google/text-embedding-004"]
 kind = "embedding"
 
+[providers.cf]
+family = "workers-ai"
+base_url = "{mock_upstream}/client/v4"
+api_key = "{MOCK_KEY}"
+quirks = {{ account_id = "acct123" }}
+
+[providers.cfo]
+family = "workers-ai"
+base_url = "{mock_upstream}/client/v4"
+api_key = "{MOCK_KEY}"
+quirks = {{ account_id = "acct123", openai_compatible = true }}
+
 [models."up/gpt-4o-mini"]
 input_usd_per_mtok = 0.15
 output_usd_per_mtok = 0.60

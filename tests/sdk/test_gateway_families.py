@@ -10,6 +10,8 @@ FAMILIES = [
     "claude/claude-haiku-4-5",
     "aws/anthropic.claude-3-haiku-20240307-v1:0",
     "google/gemini-2.5-flash",
+    "cf/@cf/meta/llama-3.1-8b-instruct",
+    "cfo/@cf/meta/llama-3.1-8b-instruct",
 ]
 
 TOOL = {

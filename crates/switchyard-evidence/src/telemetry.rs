@@ -42,13 +42,29 @@ static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
 pub fn install() -> Result<PrometheusHandle, String> {
     HANDLE
         .get_or_init(|| {
-            let duration = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
-            let ttft = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+            let duration = [
+                0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96,
+                81.92,
+            ];
+            let ttft = [
+                0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+                7.5, 10.0,
+            ];
             let tokens: Vec<f64> = (0..14).map(|i| 4f64.powi(i)).collect();
             PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full(sanitize(names::OPERATION_DURATION)), &duration)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(sanitize(names::TIME_TO_FIRST_TOKEN)), &ttft))
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Full(sanitize(names::TOKEN_USAGE)), &tokens))
+                .set_buckets_for_metric(
+                    Matcher::Full(sanitize(names::OPERATION_DURATION)),
+                    &duration,
+                )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(sanitize(names::TIME_TO_FIRST_TOKEN)),
+                        &ttft,
+                    )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(sanitize(names::TOKEN_USAGE)), &tokens)
+                })
                 .map_err(|e| e.to_string())?
                 .install_recorder()
                 .map_err(|e| e.to_string())
@@ -93,7 +109,8 @@ pub fn observe(o: &Observation<'_>) {
     ];
     let mut with_error = base.to_vec();
     with_error.push((names::ERROR_TYPE, o.error_type.unwrap_or("").to_owned()));
-    metrics::histogram!(sanitize(names::OPERATION_DURATION), &with_error).record(o.duration.as_secs_f64());
+    metrics::histogram!(sanitize(names::OPERATION_DURATION), &with_error)
+        .record(o.duration.as_secs_f64());
     let mut with_status = base.to_vec();
     with_status.push((names::STATUS, o.status.to_string()));
     with_status.push((names::TENANT, o.tenant.to_owned()));
@@ -121,14 +138,19 @@ pub fn observe(o: &Observation<'_>) {
     if let Some(cost) = o.cost_usd {
         let mut labels = base.to_vec();
         labels.push((names::TENANT, o.tenant.to_owned()));
-        metrics::counter!(sanitize(names::COST_MICROUSD), &labels).increment((cost * 1e6).round() as u64);
+        metrics::counter!(sanitize(names::COST_MICROUSD), &labels)
+            .increment((cost * 1e6).round() as u64);
     }
 }
 
 /// Publishes the event writer's counters (called when metrics are rendered).
 pub fn observe_event_log(stats: &LogStats) {
-    metrics::gauge!(sanitize(names::EVENT_QUEUE_DEPTH)).set(stats.depth.load(Ordering::Relaxed) as f64);
-    metrics::counter!(sanitize(names::EVENTS_WRITTEN)).absolute(stats.written.load(Ordering::Relaxed));
-    metrics::counter!(sanitize(names::EVENT_QUEUE_FULL)).absolute(stats.queue_full.load(Ordering::Relaxed));
-    metrics::counter!(sanitize(names::EVENTS_FAILED)).absolute(stats.failed.load(Ordering::Relaxed));
+    metrics::gauge!(sanitize(names::EVENT_QUEUE_DEPTH))
+        .set(stats.depth.load(Ordering::Relaxed) as f64);
+    metrics::counter!(sanitize(names::EVENTS_WRITTEN))
+        .absolute(stats.written.load(Ordering::Relaxed));
+    metrics::counter!(sanitize(names::EVENT_QUEUE_FULL))
+        .absolute(stats.queue_full.load(Ordering::Relaxed));
+    metrics::counter!(sanitize(names::EVENTS_FAILED))
+        .absolute(stats.failed.load(Ordering::Relaxed));
 }

@@ -103,7 +103,8 @@ pub struct Quirks {
     pub openai_compatible: bool,
     /// Anthropic: the `anthropic-version` header (default 2023-06-01).
     pub anthropic_version: Option<String>,
-    /// Anthropic and Bedrock: `max_tokens` when the client sent none (default 4096).
+    /// `max_tokens` when the client sent none: Anthropic requires one (default 4096); Bedrock
+    /// and Workers AI send it only when set here (otherwise the upstream default applies).
     pub default_max_tokens: Option<u32>,
 }
 
