@@ -153,10 +153,12 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
             serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "providers": providers}),
         ))
         .await;
+    let metrics = switchyard_evidence::telemetry::install()?;
     let state = Arc::new(server::AppState {
         registry,
         http,
         events: events.clone(),
+        metrics,
     });
     let served = axum::serve(listener, server::router(state))
         .with_graceful_shutdown(server::shutdown_signal())

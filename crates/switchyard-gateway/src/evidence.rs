@@ -7,6 +7,7 @@ use crate::execute::{AttemptRecord, RequestCtx};
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchyard_evidence::pricing::Price;
+use switchyard_evidence::telemetry::{self, Observation};
 use switchyard_evidence::{Draft, EventKind, EventLog};
 use switchyard_policy::Target;
 use switchyard_protocol::{ChatRequest, ErrorKind, Usage};
@@ -138,15 +139,40 @@ impl Ending {
 
 /// Records the outcome.
 pub async fn ended(log: &EventLog, ctx: &RequestCtx, ending: Ending) {
-    log.record(outcome_draft(ctx, ending)).await;
+    log.record(conclude(ctx, ending)).await;
 }
 
-/// The outcome event; also used from `Drop`, where nothing can be awaited.
-pub fn outcome_draft(ctx: &RequestCtx, e: Ending) -> Draft {
+/// Publishes a request's metrics and returns its outcome event; also used from `Drop`, where
+/// nothing can be awaited.
+pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
     let cost = match (&e.usage, &e.price) {
         (Some(u), Some(p)) => Some(p.cost(u)),
         _ => None,
     };
+    telemetry::observe(&Observation {
+        operation: if ctx.door == "embeddings" {
+            "embeddings"
+        } else {
+            "chat"
+        },
+        route_class: "default",
+        tenant: "anonymous",
+        request_model: if ctx.requested_model.is_empty() {
+            "none"
+        } else {
+            &ctx.requested_model
+        },
+        provider: e.target.as_ref().map(|t| t.provider.as_str()),
+        response_model: e.target.as_ref().map(|t| t.model.as_str()),
+        status: e.status,
+        error_type: e.error.map(ErrorKind::as_str).or(e.code.as_deref()),
+        duration: ctx.started.elapsed(),
+        ttft: e.ttft,
+        usage: e.usage,
+        cost_usd: cost,
+        attempts: e.attempts,
+        abandoned: e.abandoned,
+    });
     let payload = json!({
         "decision_id": ctx.decision_id,
         "door": ctx.door,

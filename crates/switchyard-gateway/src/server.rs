@@ -21,6 +21,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Where this node's evidence goes.
     pub events: switchyard_evidence::EventLog,
+    /// Renders `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -41,6 +43,19 @@ async fn method_not_allowed() -> Response {
     resp
 }
 
+/// Prometheus text format: request metrics plus the event writer's counters.
+async fn metrics(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+    switchyard_evidence::telemetry::observe_event_log(state.events.stats());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
 /// The router with every endpoint and edge layer.
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.registry.config.limits.max_body_bytes;
@@ -51,6 +66,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models", get(routes::models::list))
         .route("/healthz", get(routes::models::healthz))
         .route("/readyz", get(routes::models::readyz))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

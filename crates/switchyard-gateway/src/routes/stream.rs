@@ -3,7 +3,7 @@
 //! error event in the door's format and no success marker: never a silent success.
 
 use crate::error::ApiError;
-use crate::evidence::{Ending, outcome_draft};
+use crate::evidence::{Ending, conclude};
 use crate::execute::RequestCtx;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
@@ -77,7 +77,7 @@ impl Recorder {
             .map(|t| t.duration_since(self.ctx.started));
         ending.error = error.map(|e| e.kind);
         ending.abandoned = abandoned;
-        let draft = outcome_draft(&self.ctx, ending);
+        let draft = conclude(&self.ctx, ending);
         let log = self.log.clone();
         // Drop cannot await: queue the record on the runtime.
         if let Ok(handle) = tokio::runtime::Handle::try_current() {

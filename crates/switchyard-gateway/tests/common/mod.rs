@@ -84,6 +84,7 @@ pub async fn gateway(config_text: &str) -> Gateway {
         registry,
         http: switchyard_providers::http::client().unwrap(),
         events: events.clone(),
+        metrics: switchyard_evidence::telemetry::install().unwrap(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
