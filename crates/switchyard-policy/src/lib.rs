@@ -2,6 +2,15 @@
 //! I/O and never reads the clock: time and state are inputs.
 #![forbid(unsafe_code)]
 
+pub mod classify;
+pub mod data_class;
+pub mod redact;
 pub mod target;
 
+pub use classify::{
+    Classification, CustomDetector, DetectorError, Detectors, DetectorsConfig, Field, Finding, Hit,
+    classify,
+};
+pub use data_class::{DataClass, DataClasses, UnknownDataClass};
+pub use redact::{Action, RedactionPolicy, redact_json, redact_request, redact_text};
 pub use target::Target;
