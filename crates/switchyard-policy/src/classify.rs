@@ -256,27 +256,54 @@ impl Detectors {
 }
 
 impl Detector {
-    /// Calls `found` with the span of each confirmed match in `hay`.
+    /// Calls `found` with the span of each confirmed match in `hay`. A match the check drops
+    /// is searched again one character later, so a bad candidate cannot hide a good one
+    /// (`call 12 4111 1111 1111 1111`).
     fn find(&self, hay: &str, mut found: impl FnMut(Range<usize>)) {
-        match self.secret {
-            Some(group) => {
-                for caps in self.regex.captures_iter(hay) {
-                    if let Some(m) = caps.get(group).or_else(|| caps.get(0))
-                        && let Some(span) = (self.check)(hay, m.range())
-                    {
-                        found(span);
-                    }
+        let mut pos = 0;
+        while pos <= hay.len() {
+            let Some((whole, target)) = self.next_match(hay, pos) else {
+                break;
+            };
+            let retry = next_char(hay, whole.start);
+            let span = (!target.is_empty())
+                .then(|| (self.check)(hay, target))
+                .flatten()
+                .filter(|s| !s.is_empty());
+            match span {
+                Some(span) => {
+                    pos = span.end.max(retry);
+                    found(span);
                 }
-            }
-            None => {
-                for m in self.regex.find_iter(hay) {
-                    if let Some(span) = (self.check)(hay, m.range()) {
-                        found(span);
-                    }
-                }
+                None => pos = retry,
             }
         }
     }
+
+    /// The next match at or after `pos`: the whole match and the span to check (the `secret`
+    /// group when there is one).
+    fn next_match(&self, hay: &str, pos: usize) -> Option<(Range<usize>, Range<usize>)> {
+        match self.secret {
+            Some(group) => {
+                let caps = self.regex.captures_at(hay, pos)?;
+                let whole = caps.get(0)?.range();
+                let target = caps.get(group).map_or(whole.clone(), |m| m.range());
+                Some((whole, target))
+            }
+            None => {
+                let m = self.regex.find_at(hay, pos)?;
+                Some((m.range(), m.range()))
+            }
+        }
+    }
+}
+
+/// The byte offset of the character after the one at `at` (`at + 1` past the end).
+fn next_char(hay: &str, at: usize) -> usize {
+    at + hay
+        .get(at..)
+        .and_then(|s| s.chars().next())
+        .map_or(1, char::len_utf8)
 }
 
 /// Where in a message a finding is.

@@ -100,21 +100,29 @@ fn card_network(digits: &[u8]) -> bool {
     }
 }
 
-/// A payment card: 13–19 digits in groups, a known network prefix and a valid Luhn digit.
-/// Trailing groups the regex took too many (an expiry year) are dropped.
+/// A payment card: 13–19 digits, unseparated or in groups of which all but the last have at
+/// least 4 digits, a known network prefix and a valid Luhn digit. Trailing groups the regex
+/// took too many (an expiry year) are dropped.
 pub(crate) fn payment_card(text: &str, span: Range<usize>) -> Option<Range<usize>> {
     if !clear_before(text, span.start) {
         return None;
     }
     let bytes = text.as_bytes().get(span.clone())?;
-    // Candidate ends: after each digit that is followed by a separator or the match end.
+    // Candidate ends: after each group of digits, with the digit count so far; a group shorter
+    // than 4 digits can only be the last one.
     let mut digits = Vec::with_capacity(bytes.len());
     let mut ends = Vec::new();
+    let mut group = 0;
     for (i, b) in bytes.iter().enumerate() {
         if b.is_ascii_digit() {
             digits.push(*b);
+            group += 1;
             if bytes.get(i + 1).is_none_or(|n| !n.is_ascii_digit()) {
                 ends.push((span.start + i + 1, digits.len()));
+                if group < 4 {
+                    break;
+                }
+                group = 0;
             }
         }
     }
