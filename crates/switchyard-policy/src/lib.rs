@@ -2,8 +2,11 @@
 //! I/O and never reads the clock: time and state are inputs.
 #![forbid(unsafe_code)]
 
+#[warn(missing_docs)]
 pub mod classify;
+#[warn(missing_docs)]
 pub mod data_class;
+#[warn(missing_docs)]
 pub mod redact;
 pub mod target;
 
