@@ -2,6 +2,18 @@
 //! I/O and never reads the clock: time and state are inputs.
 #![forbid(unsafe_code)]
 
+#[warn(missing_docs)]
+pub mod classify;
+#[warn(missing_docs)]
+pub mod data_class;
+#[warn(missing_docs)]
+pub mod redact;
 pub mod target;
 
+pub use classify::{
+    Classification, CustomDetector, DetectorError, Detectors, DetectorsConfig, Field, Finding, Hit,
+    classify,
+};
+pub use data_class::{DataClass, DataClasses, UnknownDataClass};
+pub use redact::{Action, RedactionPolicy, redact_json, redact_request, redact_text};
 pub use target::Target;
