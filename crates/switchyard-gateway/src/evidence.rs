@@ -9,7 +9,7 @@ use std::time::Duration;
 use switchyard_evidence::pricing::Price;
 use switchyard_evidence::telemetry::{self, Observation};
 use switchyard_evidence::{Draft, EventKind, EventLog};
-use switchyard_policy::Target;
+use switchyard_policy::{Classification, DataClasses, Target};
 use switchyard_protocol::{ChatRequest, ErrorKind, Usage};
 
 fn ms(d: Duration) -> f64 {
@@ -26,9 +26,23 @@ fn usage_json(u: &Usage) -> Value {
     })
 }
 
-/// Records that a chat request was admitted, with its shape but none of its content.
-pub async fn admitted_chat(log: &EventLog, ctx: &RequestCtx, req: &ChatRequest) {
+/// Where each detector fired (detector, class, message, field, span): never the matched text.
+fn findings_json(c: &Classification) -> Value {
+    serde_json::to_value(&c.findings).unwrap_or(Value::Null)
+}
+
+/// Records that a chat request was admitted, with its shape and data classes but none of its
+/// content.
+pub async fn admitted_chat(
+    log: &EventLog,
+    ctx: &RequestCtx,
+    req: &ChatRequest,
+    c: &Classification,
+) {
     let payload = json!({
+        "declared_classes": c.declared,
+        "data_classes": c.classes,
+        "findings": findings_json(c),
         "door": ctx.door,
         "model": req.model,
         "stream": req.stream,
@@ -46,8 +60,15 @@ pub async fn admitted_chat(log: &EventLog, ctx: &RequestCtx, req: &ChatRequest) 
 }
 
 /// Records an admitted embeddings request.
-pub async fn admitted_embeddings(log: &EventLog, ctx: &RequestCtx, model: &str, inputs: usize) {
-    let payload = json!({"door": ctx.door, "model": model, "inputs": inputs});
+pub async fn admitted_embeddings(
+    log: &EventLog,
+    ctx: &RequestCtx,
+    model: &str,
+    inputs: usize,
+    classes: DataClasses,
+) {
+    let payload =
+        json!({"door": ctx.door, "model": model, "inputs": inputs, "data_classes": classes});
     log.record(Draft::new(
         EventKind::Admission,
         Some(&ctx.request_id),
@@ -57,7 +78,7 @@ pub async fn admitted_embeddings(log: &EventLog, ctx: &RequestCtx, model: &str, 
 }
 
 /// Records the routing decision: the ordered targets and why.
-pub async fn decided(log: &EventLog, ctx: &RequestCtx, targets: &[Target]) {
+pub async fn decided(log: &EventLog, ctx: &RequestCtx, targets: &[Target], c: &Classification) {
     let reason = if targets.len() == 1 && targets[0].model == ctx.requested_model {
         format!("{} names one target", ctx.requested_model)
     } else {
@@ -67,11 +88,24 @@ pub async fn decided(log: &EventLog, ctx: &RequestCtx, targets: &[Target]) {
             targets.len()
         )
     };
+    let mut reasons = vec![reason];
+    let raised = c.raised();
+    if !raised.is_empty() {
+        let mut detectors: Vec<&str> = c.findings.iter().map(|f| f.detector.as_str()).collect();
+        detectors.sort_unstable();
+        detectors.dedup();
+        reasons.push(format!(
+            "classification raised the request to {} ({})",
+            serde_json::to_string(&raised).unwrap_or_default(),
+            detectors.join(", ")
+        ));
+    }
     let payload = json!({
         "decision_id": ctx.decision_id,
+        "data_classes": c.classes,
         "requested": ctx.requested_model,
         "plan": targets.iter().map(|t| json!({"model": t.model, "provider": t.provider, "region": t.region})).collect::<Vec<_>>(),
-        "reasons": [reason],
+        "reasons": reasons,
     });
     log.record(Draft::new(
         EventKind::Decision,

@@ -180,3 +180,73 @@ async fn no_prompt_text_or_secret_reaches_the_store() {
         }
     }
 }
+
+#[tokio::test]
+async fn classification_happens_before_routing_and_only_raises_classes() {
+    let gw =
+        gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let body = json!({"model": "fast", "messages": [{"role": "user", "content": "write to ann@example.com, card 4111-1111-1111-1111"}]});
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", gw.root))
+        .header("x-switchyard-data-class", "secret")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let events = gw.events().await;
+    let steps = of_request(&events, &id);
+    let admission = &steps[0].1;
+    let classes: Vec<&str> = admission["data_classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        classes.contains(&"pii") && classes.contains(&"financial") && classes.contains(&"secret"),
+        "{classes:?}"
+    );
+    assert_eq!(admission["declared_classes"], json!(["secret"]));
+    let detectors: Vec<&str> = admission["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["detector"].as_str())
+        .collect();
+    assert!(
+        detectors.contains(&"email") && detectors.contains(&"payment_card"),
+        "{detectors:?}"
+    );
+    let decision = &steps[1].1;
+    assert!(
+        decision["reasons"]
+            .to_string()
+            .contains("classification raised"),
+        "{decision}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.payload.contains("ann@example.com") || e.payload.contains("4111"))
+    );
+
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", gw.root))
+        .header("x-switchyard-data-class", "pii,topsecret")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"]["param"], "x-switchyard-data-class");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("known:"),
+        "{err}"
+    );
+}

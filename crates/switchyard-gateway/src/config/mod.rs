@@ -33,6 +33,8 @@ pub struct Config {
     pub models: BTreeMap<String, ModelConfig>,
     /// Alias → ordered targets (`provider/model`).
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// The compiled classification detectors.
+    pub detectors: std::sync::Arc<switchyard_policy::Detectors>,
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub models: BTreeMap<String, Spanned<RawModel>>,
     #[serde(default)]
     pub aliases: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    /// Classification: custom detectors and built-ins switched off.
+    pub detectors: Option<Spanned<switchyard_policy::DetectorsConfig>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -261,10 +261,23 @@ pub fn validate(
         aliases.insert(name.clone(), list);
     }
 
-    if !c.errors.is_empty() {
+    let default_detectors = switchyard_policy::DetectorsConfig::default();
+    let (detector_config, span) = match &raw.detectors {
+        None => (&default_detectors, 0..0),
+        Some(d) => (d.get_ref(), d.span()),
+    };
+    let detectors = match switchyard_policy::Detectors::new(detector_config) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            c.error(span, "detectors", e.to_string());
+            None
+        }
+    };
+    let (Some(detectors), true) = (detectors, c.errors.is_empty()) else {
         return Err(ConfigErrors(c.errors));
-    }
+    };
     Ok(Config {
+        detectors: std::sync::Arc::new(detectors),
         source: None,
         listen,
         store,

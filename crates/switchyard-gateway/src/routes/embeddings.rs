@@ -9,8 +9,10 @@ use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
+use switchyard_policy::Classification;
 use switchyard_protocol::openai::{
     self, EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
 };
@@ -18,10 +20,11 @@ use switchyard_protocol::openai::{
 /// Answers an embeddings request in OpenAI's format.
 pub async fn embeddings(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "embeddings");
-    match handle(&state, &mut ctx, raw).await {
+    match handle(&state, &mut ctx, &headers, raw).await {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;
@@ -35,6 +38,7 @@ type Failure = (ApiError, Vec<execute::AttemptRecord>);
 async fn handle(
     state: &AppState,
     ctx: &mut RequestCtx,
+    headers: &HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
     let early = |e: ApiError| (e, Vec::new());
@@ -44,12 +48,22 @@ async fn handle(
     let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
     ctx.requested_model.clone_from(&req.model);
-    evidence::admitted_embeddings(&state.events, ctx, &req.model, req.input.len()).await;
+    let declared = super::declared_classes(headers).map_err(early)?;
+    let mut classes = declared;
+    for input in &req.input {
+        classes = classes.union(state.registry.config.detectors.classes_in(input));
+    }
+    evidence::admitted_embeddings(&state.events, ctx, &req.model, req.input.len(), classes).await;
     let targets = state
         .registry
         .resolve(&req.model, ModelKind::Embedding)
         .map_err(early)?;
-    evidence::decided(&state.events, ctx, &targets).await;
+    let classification = Classification {
+        declared,
+        classes,
+        findings: Vec::new(),
+    };
+    evidence::decided(&state.events, ctx, &targets, &classification).await;
     let done = execute::run(
         &state.registry,
         &state.http,

@@ -10,6 +10,7 @@ use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use switchyard_protocol::anthropic::{self, MessagesRequest};
@@ -17,10 +18,11 @@ use switchyard_protocol::anthropic::{self, MessagesRequest};
 /// Answers a Messages request in Anthropic's format.
 pub async fn messages(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "messages");
-    match handle(&state, &mut ctx, raw).await {
+    match handle(&state, &mut ctx, &headers, raw).await {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;
@@ -34,6 +36,7 @@ type Failure = (ApiError, Vec<execute::AttemptRecord>);
 async fn handle(
     state: &AppState,
     ctx: &mut RequestCtx,
+    headers: &HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
     let early = |e: ApiError| (e, Vec::new());
@@ -42,12 +45,13 @@ async fn handle(
         serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
     let req = anthropic::request_to_canonical(wire).map_err(|e| early(e.into()))?;
     ctx.requested_model.clone_from(&req.model);
-    evidence::admitted_chat(&state.events, ctx, &req).await;
+    let classification = super::classify_chat(state, headers, &req).map_err(early)?;
+    evidence::admitted_chat(&state.events, ctx, &req, &classification).await;
     let targets = state
         .registry
         .resolve(&req.model, ModelKind::Chat)
         .map_err(early)?;
-    evidence::decided(&state.events, ctx, &targets).await;
+    evidence::decided(&state.events, ctx, &targets, &classification).await;
     let op = if req.stream {
         Operation::Stream(&req)
     } else {

@@ -15,11 +15,12 @@ use crate::ids::new_id;
 use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use std::time::Instant;
 use switchyard_policy::Target;
-use switchyard_protocol::Usage;
+use switchyard_policy::{Classification, DataClasses};
+use switchyard_protocol::{ChatRequest, Usage};
 
 /// A fresh context for a request that has just arrived at `door`.
 pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
@@ -32,6 +33,36 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         deadline: started + state.registry.config.limits.request_timeout,
         requested_model: String::new(),
     }
+}
+
+/// The classes the client declared in `x-switchyard-data-class` (none when absent).
+pub fn declared_classes(headers: &HeaderMap) -> Result<DataClasses, ApiError> {
+    let Some(value) = headers.get("x-switchyard-data-class") else {
+        return Ok(DataClasses::EMPTY);
+    };
+    let text = value.to_str().map_err(|_| ApiError::BadRequest {
+        message: "x-switchyard-data-class is not ASCII".into(),
+        param: Some("x-switchyard-data-class".into()),
+    })?;
+    DataClasses::parse_header(text).map_err(|e| ApiError::BadRequest {
+        message: e.to_string(),
+        param: Some("x-switchyard-data-class".into()),
+    })
+}
+
+/// Classifies a chat request before any provider is chosen: declared classes, raised by what
+/// the detectors find in every message, tool call and tool result.
+pub fn classify_chat(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: &ChatRequest,
+) -> Result<Classification, ApiError> {
+    let declared = declared_classes(headers)?;
+    Ok(switchyard_policy::classify(
+        req,
+        declared,
+        &state.registry.config.detectors,
+    ))
 }
 
 /// The body, or the error that says why it could not be read (413 past the limit).
