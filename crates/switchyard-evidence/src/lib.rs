@@ -3,6 +3,7 @@
 //! prompt or completion text: events carry structured facts only.
 #![forbid(unsafe_code)]
 
+pub mod artifact;
 pub mod event;
 pub mod postgres;
 pub mod pricing;

@@ -1,6 +1,7 @@
 //! The `Store` trait: where events live. SQLite is the embedded default; PostgreSQL serves
 //! several gateway nodes. Both pass the same contract tests.
 
+use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
 use crate::event::{Digest, Event};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -48,6 +49,16 @@ pub trait Store: Send + Sync {
 
     /// Events of one request, across streams, in order.
     async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Stores an artifact.
+    async fn put_artifact(&self, artifact: &Artifact) -> Result<(), StoreError>;
+
+    /// One artifact, if it exists (and has not expired and been deleted).
+    async fn get_artifact(&self, id: &str) -> Result<Option<Artifact>, StoreError>;
+
+    /// Deletes up to `limit` artifacts whose `expires_ms` is at or before `now_ms`.
+    async fn delete_expired(&self, now_ms: i64, limit: u32)
+    -> Result<Vec<ArtifactRef>, StoreError>;
 }
 
 /// Opens the store a URL names, creating and migrating it as needed.
@@ -88,5 +99,28 @@ pub(crate) fn row_event(
         kind,
         request_id,
         payload,
+    })
+}
+
+/// Builds an artifact from a row's columns.
+pub(crate) fn row_artifact(
+    id: String,
+    request_id: String,
+    kind: &str,
+    created_ms: i64,
+    expires_ms: i64,
+    key_id: Option<String>,
+    body: Vec<u8>,
+) -> Result<Artifact, StoreError> {
+    let kind = ArtifactKind::parse(kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("artifact {id}: unknown kind \"{kind}\"")))?;
+    Ok(Artifact {
+        id,
+        request_id,
+        kind,
+        created_ms,
+        expires_ms,
+        key_id,
+        body,
     })
 }

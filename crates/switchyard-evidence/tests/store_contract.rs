@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use std::sync::Arc;
+use switchyard_evidence::artifact::{Artifact, ArtifactKind};
 use switchyard_evidence::store::{Store, open};
 use switchyard_evidence::verify::verify_stream;
 use switchyard_evidence::{Draft, EventKind, EventLog};
@@ -100,6 +101,38 @@ async fn contract(store: Arc<dyn Store>, url: &str) {
     assert_eq!(store.head(&stream).await.unwrap().map(|h| h.seq), Some(501));
     drop(log);
     writer.flushed().await;
+
+    // Artifacts: stored, read back, and deleted once expired (and only then).
+    let now = switchyard_evidence::event::now_ms();
+    let art = |id: &str, expires_ms: i64| Artifact {
+        id: format!("{stream}-{id}"),
+        request_id: "req_a".into(),
+        kind: ArtifactKind::Prompt,
+        created_ms: now,
+        expires_ms,
+        key_id: Some("k1".into()),
+        body: vec![0, 159, 146, 150, 255],
+    };
+    store.put_artifact(&art("old", now - 1)).await.unwrap();
+    store.put_artifact(&art("new", now + 60_000)).await.unwrap();
+    assert_eq!(
+        store.get_artifact(&format!("{stream}-old")).await.unwrap(),
+        Some(art("old", now - 1))
+    );
+    let deleted = store.delete_expired(now, 10_000).await.unwrap();
+    assert!(deleted.iter().any(|d| d.id == format!("{stream}-old")));
+    assert!(!deleted.iter().any(|d| d.id == format!("{stream}-new")));
+    assert_eq!(
+        store.get_artifact(&format!("{stream}-old")).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .get_artifact(&format!("{stream}-new"))
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Each kind of tampering is found at the event it touched.
     let cases = [

@@ -121,6 +121,12 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     if let Some(addr) = listen {
         config.listen = addr;
     }
+    if !config.listen.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {}: no API keys are configured, so only loopback clients may be served; listen on 127.0.0.1 or ::1",
+            config.listen
+        ));
+    }
     let http = switchyard_providers::http::client()?;
     let store = switchyard_evidence::open(&config.store)
         .await
@@ -139,6 +145,9 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    tracing::warn!(
+        "no API keys are configured: serving loopback clients only, with or without a bearer token"
+    );
     let providers: Vec<&str> = config.providers.keys().map(String::as_str).collect();
     tracing::info!(
         listen = %local,

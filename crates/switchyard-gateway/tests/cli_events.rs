@@ -94,3 +94,17 @@ async fn serve_then_verify_then_detect_tampering() {
     assert!(!out.status.success());
     assert!(stdout.contains("breaks at event 30"), "{stdout}");
 }
+
+#[test]
+fn a_non_loopback_address_without_keys_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0"),
+        "{stderr}"
+    );
+}
