@@ -56,6 +56,10 @@ pub enum EventKind {
     Outcome,
     /// The gateway started or stopped.
     Lifecycle,
+    /// A payload artifact was stored (its digest, kind and expiry; never its body).
+    Artifact,
+    /// Retention deleted expired artifacts.
+    Retention,
 }
 
 impl EventKind {
@@ -66,6 +70,8 @@ impl EventKind {
             EventKind::Attempt => "attempt",
             EventKind::Outcome => "outcome",
             EventKind::Lifecycle => "lifecycle",
+            EventKind::Artifact => "artifact",
+            EventKind::Retention => "retention",
         }
     }
 }

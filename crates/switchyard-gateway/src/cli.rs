@@ -44,11 +44,22 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// Apply retention now: delete expired artifacts and record the deletion.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Inspect the event log.
     Events {
         #[command(subcommand)]
         command: EventsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Delete what has expired.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +108,9 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => check(file.or(cli.config).as_deref()),
         Command::Events { command } => runtime.block_on(events(cli.config.as_deref(), command)),
+        Command::Retention {
+            command: RetentionCommand::Run,
+        } => runtime.block_on(retention(cli.config.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,9 +145,10 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     let store = switchyard_evidence::open(&config.store)
         .await
         .map_err(|e| e.to_string())?;
-    let (events, writer) = switchyard_evidence::EventLog::start(store, &config.node, 65_536)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (events, writer) =
+        switchyard_evidence::EventLog::start(store.clone(), &config.node, 65_536)
+            .await
+            .map_err(|e| e.to_string())?;
     let registry = Arc::new(registry::Registry::build(Arc::new(config)));
     let config = registry.config.clone();
     for name in registry.unavailable_providers() {
@@ -163,10 +178,22 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         ))
         .await;
     let metrics = switchyard_evidence::telemetry::install()?;
+    let artifacts = crate::artifacts::ArtifactSink::new(&config, store.clone(), events.clone());
+    if let Some(problem) = config
+        .payloads
+        .encrypt
+        .then_some(())
+        .and(config.payloads.keyring_problem.as_ref())
+    {
+        tracing::error!("{problem}: requests whose payloads must be sealed will be refused (503)");
+    }
+    let retention = tokio::spawn(retention_loop(store.clone(), events.clone()));
     let state = Arc::new(server::AppState {
         registry,
         http,
         events: events.clone(),
+        store,
+        artifacts,
         metrics,
     });
     let served = axum::serve(listener, server::router(state))
@@ -180,6 +207,7 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
             serde_json::json!({"event": "stopped"}),
         ))
         .await;
+    retention.abort();
     drop(events);
     // Requests still finishing hold clones of the log; give them a moment, then flush.
     if tokio::time::timeout(std::time::Duration::from_secs(10), writer.flushed())
@@ -189,6 +217,42 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         tracing::error!("the event writer did not flush within 10 s");
     }
     served
+}
+
+/// Deletes expired artifacts every hour, recording each deletion.
+async fn retention_loop(
+    store: Arc<dyn switchyard_evidence::Store>,
+    log: switchyard_evidence::EventLog,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let now = switchyard_evidence::event::now_ms();
+        match crate::artifacts::run_retention(store.as_ref(), &log, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "retention deleted expired artifacts"),
+            Err(e) => tracing::error!(error = %e, "retention failed"),
+        }
+    }
+}
+
+async fn retention(config_path: Option<&Path>) -> Result<(), String> {
+    let config = load_config(config_path)?;
+    let store = switchyard_evidence::open(&config.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (log, writer) = switchyard_evidence::EventLog::start(store.clone(), &config.node, 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = switchyard_evidence::event::now_ms();
+    let deleted = crate::artifacts::run_retention(store.as_ref(), &log, now).await?;
+    drop(log);
+    writer.flushed().await;
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "retention deleted {deleted} expired artifacts"
+    );
+    Ok(())
 }
 
 async fn events(config_path: Option<&Path>, command: EventsCommand) -> Result<(), String> {

@@ -28,6 +28,8 @@ pub enum ApiError {
         provider: String,
         error: ProviderError,
     },
+    /// Switchyard cannot serve this request safely right now (fail closed).
+    Unavailable(String),
     /// Switchyard itself failed.
     Internal(String),
 }
@@ -46,6 +48,7 @@ impl ApiError {
             ApiError::ModelNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream { error, .. } => match error.kind {
                 ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("invalid_request_error", Some("not_found")),
             ApiError::PayloadTooLarge(_) => ("invalid_request_error", Some("request_too_large")),
             ApiError::Internal(_) => ("server_error", None),
+            ApiError::Unavailable(_) => ("service_unavailable", Some("evidence_unavailable")),
             ApiError::Upstream { error, .. } => match error.kind {
                 ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
                 ErrorKind::Overloaded => ("overloaded_error", Some("upstream_overloaded")),
@@ -102,6 +106,7 @@ impl ApiError {
                 format!("request body is larger than the limit of {limit} bytes")
             }
             ApiError::Internal(m) => format!("internal error: {m}"),
+            ApiError::Unavailable(m) => m.clone(),
             ApiError::Upstream { provider, error } => match error.kind {
                 ErrorKind::Auth => format!(
                     "provider \"{provider}\" rejected the gateway's credentials{}: {}",

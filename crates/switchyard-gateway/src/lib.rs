@@ -2,6 +2,7 @@
 //! The only crate that wires the others together.
 #![forbid(unsafe_code)]
 
+pub mod artifacts;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -21,6 +21,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Where this node's evidence goes.
     pub events: switchyard_evidence::EventLog,
+    /// The store behind the event log (artifacts, retention).
+    pub store: Arc<dyn switchyard_evidence::Store>,
+    /// Where payload artifacts go; `None` when payload logging is off.
+    pub artifacts: Option<crate::artifacts::ArtifactSink>,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }

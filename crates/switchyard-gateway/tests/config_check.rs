@@ -125,3 +125,37 @@ fn the_embedded_defaults_are_valid() {
         "shipped prices apply"
     );
 }
+
+#[test]
+fn retention_of_zero_or_negative_days_is_refused() {
+    for bad in ["0", "-3"] {
+        let (ok, _, stderr) = check(&format!(
+            "[retention]\nprompt_days = {bad}\n[providers.m]\nfamily = \"mock\"\n"
+        ));
+        assert!(!ok);
+        assert!(
+            stderr.contains(":2: retention.prompt_days: must be a whole number of days"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_artifact_key_is_refused_and_a_missing_one_is_not() {
+    let text = "[payloads]\nenabled = true\nencrypt = true\nkey_env = \"SY_TEST_KEY\"\n[providers.m]\nfamily = \"mock\"\n";
+    let env = |k: &str| (k == "SY_TEST_KEY").then(|| "not-hex".to_owned());
+    let errors = config::parse("t.toml", text, &env).unwrap_err().to_string();
+    assert!(
+        errors.contains("payloads.key_env") && errors.contains("64 hex digits"),
+        "{errors}"
+    );
+    let missing = config::parse("t.toml", text, &|_| None).unwrap();
+    assert!(missing.payloads.keyring.is_none());
+    assert!(
+        missing
+            .payloads
+            .keyring_problem
+            .unwrap()
+            .contains("SY_TEST_KEY is not set")
+    );
+}

@@ -35,6 +35,51 @@ pub struct Config {
     pub aliases: BTreeMap<String, Vec<String>>,
     /// The compiled classification detectors.
     pub detectors: std::sync::Arc<switchyard_policy::Detectors>,
+    pub payloads: Payloads,
+    pub retention: Retention,
+}
+
+/// Payload logging: off by default; when on, prompts, completions and tool results are
+/// redacted and stored as artifacts, sealed when `encrypt` is set.
+#[derive(Debug, Clone, Default)]
+pub struct Payloads {
+    pub enabled: bool,
+    pub encrypt: bool,
+    /// The keys, when `encrypt` is set and the environment holds them; `None` makes requests
+    /// that must be sealed fail closed.
+    pub keyring: Option<switchyard_evidence::artifact::Keyring>,
+    /// Why the keyring is missing, for the error those requests get.
+    pub keyring_problem: Option<String>,
+}
+
+/// How long each kind of artifact is kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retention {
+    pub prompt: Duration,
+    pub completion: Duration,
+    pub tool_result: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        let days = |d: u64| Duration::from_secs(d * 86_400);
+        Self {
+            prompt: days(30),
+            completion: days(30),
+            tool_result: days(7),
+        }
+    }
+}
+
+impl Retention {
+    pub fn of(&self, kind: switchyard_evidence::artifact::ArtifactKind) -> Duration {
+        use switchyard_evidence::artifact::ArtifactKind;
+        match kind {
+            ArtifactKind::Prompt => self.prompt,
+            ArtifactKind::Completion => self.completion,
+            ArtifactKind::ToolResult => self.tool_result,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -22,6 +22,33 @@ pub struct RawConfig {
     pub aliases: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
     /// Classification: custom detectors and built-ins switched off.
     pub detectors: Option<Spanned<switchyard_policy::DetectorsConfig>>,
+    #[serde(default)]
+    pub payloads: RawPayloads,
+    #[serde(default)]
+    pub retention: RawRetention,
+}
+
+/// Whether prompts and completions are kept (redacted) as artifacts, and how they are sealed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayloads {
+    pub enabled: Option<bool>,
+    pub encrypt: Option<bool>,
+    /// Environment variable holding the current key (64 hex digits).
+    pub key_env: Option<Spanned<String>>,
+    pub key_id: Option<Spanned<String>>,
+    /// Older keys still needed to open what they sealed: key id → environment variable.
+    #[serde(default)]
+    pub previous_keys: BTreeMap<String, Spanned<String>>,
+}
+
+/// Days each kind of artifact is kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub prompt_days: Option<Spanned<i64>>,
+    pub completion_days: Option<Spanned<i64>>,
+    pub tool_result_days: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

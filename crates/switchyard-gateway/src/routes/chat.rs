@@ -51,6 +51,10 @@ async fn handle(
         .resolve(&req.model, ModelKind::Chat)
         .map_err(early)?;
     evidence::decided(&state.events, ctx, &targets, &classification).await;
+    if let Some(sink) = &state.artifacts {
+        sink.admit().map_err(early)?;
+        sink.keep_request(ctx, &req).await;
+    }
     let op = if req.stream {
         Operation::Stream(&req)
     } else {
@@ -62,6 +66,9 @@ async fn handle(
     let resp = match done.output {
         Output::Chat(resp) => {
             super::record_served(state, ctx, &done.target, &done.attempts, resp.usage).await;
+            if let Some(sink) = &state.artifacts {
+                sink.keep_completion(ctx, &resp).await;
+            }
             let body = openai::response_from_canonical(&resp, &req.model);
             let http = axum::Json(body).into_response();
             served(

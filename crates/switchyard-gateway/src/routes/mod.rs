@@ -158,6 +158,7 @@ pub async fn stream_recorder(
     evidence::attempted(&state.events, ctx, attempts).await;
     stream::Recorder::new(
         state.events.clone(),
+        state.artifacts.clone(),
         ctx.clone(),
         Ending {
             status: 200,

@@ -2,6 +2,7 @@
 //! as Anthropic events (ending in `message_stop`). A stream that fails part-way ends with an
 //! error event in the door's format and no success marker: never a silent success.
 
+use crate::artifacts::ArtifactSink;
 use crate::error::ApiError;
 use crate::evidence::{Ending, conclude};
 use crate::execute::RequestCtx;
@@ -11,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use std::time::Instant;
 use switchyard_evidence::EventLog;
-use switchyard_protocol::Usage;
 use switchyard_protocol::anthropic::{EventEncoder, StreamEventWire};
 use switchyard_protocol::openai::ChunkEncoder;
 use switchyard_protocol::{ProviderError, StreamEvent, sse};
+use switchyard_protocol::{StreamAccumulator, Usage};
 use switchyard_providers::EventStream;
 
 fn sse_response(body: impl Stream<Item = Bytes> + Send + 'static) -> Response {
@@ -41,6 +42,8 @@ fn upstream_error(provider_error: ProviderError) -> ApiError {
 /// away (the body is dropped before its end, which also cancels the upstream call).
 pub struct Recorder {
     log: EventLog,
+    /// With payload logging on: where the completion goes, and what the stream delivered.
+    completion: Option<(ArtifactSink, StreamAccumulator)>,
     ctx: RequestCtx,
     ending: Option<Ending>,
     usage: Option<Usage>,
@@ -48,9 +51,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(log: EventLog, ctx: RequestCtx, ending: Ending) -> Self {
+    pub fn new(log: EventLog, sink: Option<ArtifactSink>, ctx: RequestCtx, ending: Ending) -> Self {
         Self {
             log,
+            completion: sink.map(|s| (s, StreamAccumulator::default())),
             ctx,
             ending: Some(ending),
             usage: None,
@@ -64,6 +68,9 @@ impl Recorder {
         }
         if let StreamEvent::Usage(u) = event {
             self.usage = Some(*u);
+        }
+        if let Some((_, acc)) = &mut self.completion {
+            acc.push(event);
         }
     }
 
@@ -79,9 +86,16 @@ impl Recorder {
         ending.abandoned = abandoned;
         let draft = conclude(&self.ctx, ending);
         let log = self.log.clone();
-        // Drop cannot await: queue the record on the runtime.
+        let completion = self.completion.take();
+        let ctx = self.ctx.clone();
+        // Drop cannot await: queue the records on the runtime.
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { log.record(draft).await });
+            handle.spawn(async move {
+                if let Some((sink, acc)) = completion {
+                    sink.keep_completion(&ctx, &acc.finish()).await;
+                }
+                log.record(draft).await;
+            });
         }
     }
 }

@@ -69,9 +69,13 @@ impl Gateway {
 
 /// Starts a gateway with `config_text` (over the embedded completion).
 pub async fn gateway(config_text: &str) -> Gateway {
-    let env = |_: &str| None;
-    let mut config = config::parse("test.toml", config_text, &env).unwrap();
-    config::complete(&mut config, &env).unwrap();
+    gateway_env(config_text, &|_: &str| None).await
+}
+
+/// Starts a gateway whose `${ENV}` references resolve with `env`.
+pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>) -> Gateway {
+    let mut config = config::parse("test.toml", config_text, env).unwrap();
+    config::complete(&mut config, env).unwrap();
     let dir = std::env::temp_dir().join(switchyard_gateway::ids::new_id("gw"));
     std::fs::create_dir_all(&dir).unwrap();
     let store = switchyard_evidence::open(&format!("sqlite://{}", dir.join("events.db").display()))
@@ -79,11 +83,18 @@ pub async fn gateway(config_text: &str) -> Gateway {
         .unwrap();
     let node = config.node.clone();
     let (events, _writer) = EventLog::start(store.clone(), &node, 4096).await.unwrap();
+    let config_snapshot = config.clone();
     let registry = Arc::new(Registry::build(Arc::new(config)));
     let state = Arc::new(server::AppState {
         registry,
         http: switchyard_providers::http::client().unwrap(),
         events: events.clone(),
+        store: store.clone(),
+        artifacts: switchyard_gateway::artifacts::ArtifactSink::new(
+            &config_snapshot,
+            store.clone(),
+            events.clone(),
+        ),
         metrics: switchyard_evidence::telemetry::install().unwrap(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
