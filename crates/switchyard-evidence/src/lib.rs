@@ -13,5 +13,5 @@ pub mod verify;
 pub mod writer;
 
 pub use event::{Digest, Draft, Event, EventKind};
-pub use store::{Store, StoreError, open};
+pub use store::{Position, Store, StoreError, open};
 pub use writer::{EventLog, Writer};

@@ -1,7 +1,7 @@
 //! The `Store` trait: where events live. SQLite is the embedded default; PostgreSQL serves
 //! several gateway nodes. Both pass the same contract tests.
 
-use crate::event::{Digest, Event};
+use crate::event::{Digest, Event, EventKind};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -48,6 +48,45 @@ pub trait Store: Send + Sync {
 
     /// Events of one request, across streams, in order.
     async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError>;
+
+    /// Up to `limit` events of `kind` with `since_ms <= ts_ms < until_ms`, across streams, in
+    /// [`Position`] order, starting just after `after` (from the first when `None`).
+    async fn by_kind(
+        &self,
+        kind: EventKind,
+        since_ms: i64,
+        until_ms: i64,
+        after: Option<&Position>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+}
+
+/// Where an event sits in the log read across streams: events sort by time, then stream, then
+/// sequence, so paging with [`Store::by_kind`] neither skips nor repeats one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub ts_ms: i64,
+    pub stream: String,
+    pub seq: u64,
+}
+
+impl Position {
+    /// The position of `event`.
+    pub fn of(event: &Event) -> Position {
+        Position {
+            ts_ms: event.ts_ms,
+            stream: event.stream.clone(),
+            seq: event.seq,
+        }
+    }
+
+    /// The key bound in SQL: before every event when there is no position.
+    pub(crate) fn bounds(after: Option<&Position>) -> (i64, &str, i64) {
+        match after {
+            Some(p) => (p.ts_ms, &p.stream, i64::try_from(p.seq).unwrap_or(i64::MAX)),
+            None => (i64::MIN, "", -1),
+        }
+    }
 }
 
 /// Opens the store a URL names, creating and migrating it as needed.
