@@ -1,11 +1,13 @@
 //! The evidence plane: the hash-chained event log, its stores (SQLite embedded, PostgreSQL
 //! shared), the batching writer, chain verification, and the price table. Nothing here writes
-//! prompt or completion text: events carry structured facts only.
+//! prompt or completion text: events carry structured facts only. `report` reads them back as
+//! figures per route class and target.
 #![forbid(unsafe_code)]
 
 pub mod event;
 pub mod postgres;
 pub mod pricing;
+pub mod report;
 pub mod sqlite;
 pub mod store;
 pub mod telemetry;
