@@ -592,6 +592,13 @@ async fn baseline_comparison_through_json() {
     assert!(text.contains("error_rate"), "{text}");
     assert!(text.contains("+15.00pp"), "{text}");
     assert!(text.contains("default (new)"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("ttft_p50_ms") && l.matches(" -").count() == 4),
+        "figures neither side measured are left out:\n{text}"
+    );
+    assert!(text.contains("success_rate >= 99.50%"), "{text}");
 }
 
 #[tokio::test]

@@ -142,7 +142,8 @@ fn figure_row(label: &str, f: &Figures) -> Vec<String> {
     ]
 }
 
-/// The comparison as a table: every figure of every row, then every SLO objective.
+/// The comparison as a table: every figure either report measured, per class and target, then
+/// every SLO objective with both verdicts.
 pub fn render_comparison(c: &Comparison) -> String {
     let mut out = format!(
         "Switchyard report: {}\ncompared with baseline: {}\n\n",
@@ -171,7 +172,12 @@ pub fn render_comparison(c: &Comparison) -> String {
             Presence::BaselineOnly => label.push_str(" (gone)"),
             Presence::CurrentOnly => label.push_str(" (new)"),
         }
-        for change in &r.changes {
+        // A figure neither report measured says nothing; JSON still holds it.
+        for change in r
+            .changes
+            .iter()
+            .filter(|c| c.baseline.is_some() || c.current.is_some())
+        {
             rows.push(change_row(std::mem::take(&mut label), change));
         }
     }
@@ -191,6 +197,9 @@ pub fn render_comparison(c: &Comparison) -> String {
         ];
         for s in &c.slos {
             let mut row = change_row(s.class.clone(), &s.change);
+            if let Some(objective) = row.get_mut(1) {
+                *objective = bound(objective, s.target);
+            }
             for (cell, verdict) in [(2, s.baseline_verdict), (3, s.current_verdict)] {
                 if let (Some(text), Some(v)) = (row.get_mut(cell), verdict) {
                     text.push_str(&format!(" ({})", v.as_str()));
@@ -202,6 +211,16 @@ pub fn render_comparison(c: &Comparison) -> String {
         out.push_str(&table(&rows, 2));
     }
     out
+}
+
+/// An objective with its bound: `ttft_p95_ms < 800.0`, `success_rate >= 99.50%`.
+fn bound(objective: &str, target: f64) -> String {
+    let op = if objective == "success_rate" {
+        ">="
+    } else {
+        "<"
+    };
+    format!("{objective} {op} {}", value(objective, Some(target)))
 }
 
 fn change_row(label: String, c: &Change) -> Vec<String> {
