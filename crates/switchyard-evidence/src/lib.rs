@@ -1,12 +1,14 @@
 //! The evidence plane: the hash-chained event log, its stores (SQLite embedded, PostgreSQL
 //! shared), the batching writer, chain verification, and the price table. Nothing here writes
-//! prompt or completion text: events carry structured facts only.
+//! prompt or completion text: events carry structured facts only. `report` reads them back as
+//! figures per route class and target.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
 pub mod event;
 pub mod postgres;
 pub mod pricing;
+pub mod report;
 pub mod sqlite;
 pub mod store;
 pub mod telemetry;
@@ -14,5 +16,5 @@ pub mod verify;
 pub mod writer;
 
 pub use event::{Digest, Draft, Event, EventKind};
-pub use store::{Store, StoreError, open};
+pub use store::{Position, Store, StoreError, open};
 pub use writer::{EventLog, Writer};

@@ -1,8 +1,8 @@
 //! The shared store: PostgreSQL, for several gateway nodes writing their own streams.
 
 use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
-use crate::event::Event;
-use crate::store::{Head, Store, StoreError, row_artifact, row_event};
+use crate::event::{Event, EventKind};
+use crate::store::{Head, Position, Store, StoreError, row_artifact, row_event};
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -182,5 +182,29 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn by_kind(
+        &self,
+        kind: EventKind,
+        since_ms: i64,
+        until_ms: i64,
+        after: Option<&Position>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (ts_ms, stream, seq) = Position::bounds(after);
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE kind = $1 AND ts_ms >= $2 AND ts_ms < $3 AND (ts_ms, stream, seq) > ($4, $5, $6) ORDER BY ts_ms, stream, seq LIMIT $7",
+        )
+        .bind(kind.as_str())
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(ts_ms)
+        .bind(stream)
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_of).collect()
     }
 }

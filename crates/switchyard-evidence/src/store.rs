@@ -2,7 +2,7 @@
 //! several gateway nodes. Both pass the same contract tests.
 
 use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
-use crate::event::{Digest, Event};
+use crate::event::{Digest, Event, EventKind};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -59,6 +59,44 @@ pub trait Store: Send + Sync {
     /// Deletes up to `limit` artifacts whose `expires_ms` is at or before `now_ms`.
     async fn delete_expired(&self, now_ms: i64, limit: u32)
     -> Result<Vec<ArtifactRef>, StoreError>;
+    /// Up to `limit` events of `kind` with `since_ms <= ts_ms < until_ms`, across streams, in
+    /// [`Position`] order, starting just after `after` (from the first when `None`).
+    async fn by_kind(
+        &self,
+        kind: EventKind,
+        since_ms: i64,
+        until_ms: i64,
+        after: Option<&Position>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+}
+
+/// Where an event sits in the log read across streams: events sort by time, then stream, then
+/// sequence, so paging with [`Store::by_kind`] neither skips nor repeats one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub ts_ms: i64,
+    pub stream: String,
+    pub seq: u64,
+}
+
+impl Position {
+    /// The position of `event`.
+    pub fn of(event: &Event) -> Position {
+        Position {
+            ts_ms: event.ts_ms,
+            stream: event.stream.clone(),
+            seq: event.seq,
+        }
+    }
+
+    /// The key bound in SQL: before every event when there is no position.
+    pub(crate) fn bounds(after: Option<&Position>) -> (i64, &str, i64) {
+        match after {
+            Some(p) => (p.ts_ms, &p.stream, i64::try_from(p.seq).unwrap_or(i64::MAX)),
+            None => (i64::MIN, "", -1),
+        }
+    }
 }
 
 /// Opens the store a URL names, creating and migrating it as needed.

@@ -5,7 +5,8 @@
 use serde_json::json;
 use std::sync::Arc;
 use switchyard_evidence::artifact::{Artifact, ArtifactKind};
-use switchyard_evidence::store::{Store, open};
+use switchyard_evidence::event::{Digest, Event};
+use switchyard_evidence::store::{Position, Store, open};
 use switchyard_evidence::verify::verify_stream;
 use switchyard_evidence::{Draft, EventKind, EventLog};
 
@@ -133,6 +134,7 @@ async fn contract(store: Arc<dyn Store>, url: &str) {
             .unwrap()
             .is_some()
     );
+    by_kind_pages_in_time_order(&store).await;
 
     // Each kind of tampering is found at the event it touched.
     let cases = [
@@ -197,6 +199,68 @@ async fn contract(store: Arc<dyn Store>, url: &str) {
             .expect_err(what);
         assert_eq!(broken.seq, at, "{what}: {broken}");
     }
+}
+
+/// Reading one kind in a time window, across streams, page by page.
+async fn by_kind_pages_in_time_order(store: &Arc<dyn Store>) {
+    // Negative times no other test writes, unique per run, so a shared database cannot interfere.
+    let base = -switchyard_evidence::event::now_ms() * 1000;
+    let (a, b) = (unique("kind-a"), unique("kind-b"));
+    let chain = |stream: &str, rows: &[(i64, EventKind)]| {
+        let mut prev = Digest::GENESIS;
+        let mut out = Vec::new();
+        for (i, (ts, kind)) in rows.iter().enumerate() {
+            let mut draft = Draft::new(*kind, None, json!({"at": ts}));
+            draft.ts_ms = base + ts;
+            let e = Event::chain(stream, i as u64 + 1, prev, draft);
+            prev = e.hash;
+            out.push(e);
+        }
+        out
+    };
+    let o = EventKind::Outcome;
+    store
+        .append(&chain(
+            &a,
+            &[(10, o), (10, EventKind::Attempt), (20, o), (30, o)],
+        ))
+        .await
+        .unwrap();
+    store.append(&chain(&b, &[(10, o), (20, o)])).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<Position> = None;
+    loop {
+        let page = store
+            .by_kind(o, base + 10, base + 30, after.as_ref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(Position::of(last));
+        seen.extend(
+            page.iter()
+                .map(|e| (e.ts_ms - base, e.stream.clone(), e.seq)),
+        );
+    }
+    assert_eq!(
+        seen,
+        [
+            (10, a.clone(), 1),
+            (10, b.clone(), 1),
+            (20, a.clone(), 3),
+            (20, b.clone(), 2)
+        ],
+        "outcomes only, until exclusive, ordered by time, stream, seq"
+    );
+    let attempts = store
+        .by_kind(EventKind::Attempt, base, base + 100, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(
+        (attempts[0].stream.as_str(), attempts[0].seq),
+        (a.as_str(), 2)
+    );
 }
 
 #[tokio::test]
