@@ -3,11 +3,19 @@
 #![forbid(unsafe_code)]
 
 #[warn(missing_docs)]
+pub mod breaker;
+#[warn(missing_docs)]
+pub mod budget;
+#[warn(missing_docs)]
 pub mod classify;
 #[warn(missing_docs)]
 pub mod data_class;
 #[warn(missing_docs)]
+pub mod digest;
+#[warn(missing_docs)]
 pub mod redact;
+#[warn(missing_docs)]
+pub mod route_class;
 pub mod target;
 
 pub use classify::{
