@@ -11,6 +11,10 @@ pub mod classify;
 #[warn(missing_docs)]
 pub mod data_class;
 #[warn(missing_docs)]
+pub mod decide;
+#[warn(missing_docs)]
+pub mod decision;
+#[warn(missing_docs)]
 pub mod digest;
 #[warn(missing_docs)]
 pub mod model;
@@ -36,6 +40,11 @@ pub use classify::{
     classify,
 };
 pub use data_class::{DataClass, DataClasses, UnknownDataClass};
+pub use decide::decide;
+pub use decision::{
+    Candidate, Decision, DecisionInput, Plan, Reason, Refusal, RefusalKind, RequestSummary, Step,
+    Timeouts,
+};
 pub use model::{ModelFacts, ModelTable};
 pub use profile::{
     AllowRule, Node, NodeSpec, Profile, ProfileError, ProfileErrors, ProfileSnapshot, Route,
