@@ -145,6 +145,16 @@ pub fn decide(input: &DecisionInput<'_>) -> Result<Decision, Refusal> {
         let (kind, message) = judge.refusal(&req.model);
         return Err(refuse(kind, message, reasons));
     }
+    let heavy_queue = settings.heavy_queue
+        || settings
+            .heavy_above_tokens
+            .is_some_and(|t| req.estimated_input_tokens > t);
+    if heavy_queue && !settings.heavy_queue {
+        notes.push(format!(
+            "heavy-context pool: about {} input tokens",
+            req.estimated_input_tokens
+        ));
+    }
     let guard = settings.cost_guard_usd.map(crate::budget::micro_usd);
     let budget = input.budget.tightest().map(|(_, left)| left);
     let cost_cap = match (guard, budget) {
@@ -166,7 +176,8 @@ pub fn decide(input: &DecisionInput<'_>) -> Result<Decision, Refusal> {
         hedge: settings.hedge,
         region,
         cost_cap,
-        heavy_queue: settings.heavy_queue,
+        backoff: settings.backoff,
+        heavy_queue,
         reasons,
         notes,
         input_digest,

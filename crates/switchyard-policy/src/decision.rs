@@ -2,6 +2,7 @@
 //! `Decision` (a `Plan` plus limits and reasons) and the `Refusal`. Plain serialisable data for
 //! the evidence plane; nothing here decides anything.
 
+use crate::backoff::Backoff;
 use crate::breaker::HealthSnapshot;
 use crate::budget::{BudgetState, MicroUsd};
 use crate::digest::digest;
@@ -195,6 +196,8 @@ pub struct Decision {
     pub region: Option<String>,
     /// Most the request may spend over all its attempts; the executor starts no attempt past it.
     pub cost_cap: Option<MicroUsd>,
+    /// Wait between retries (jitter seeded by the executor).
+    pub backoff: Backoff,
     /// Runs in the heavy-context pool.
     pub heavy_queue: bool,
     /// One reason per candidate target, included or excluded, in tree order.

@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 #[warn(missing_docs)]
+pub mod backoff;
+#[warn(missing_docs)]
 pub mod breaker;
 #[warn(missing_docs)]
 pub mod budget;
@@ -33,6 +35,7 @@ extern crate self as switchyard_policy;
 #[path = "../tests/common/mod.rs"]
 mod test_fixtures;
 
+pub use backoff::Backoff;
 pub use breaker::{Breaker, BreakerConfig, Health, HealthSnapshot, Outcome, Permit};
 pub use budget::{BudgetLimit, BudgetState, Ledger, MicroUsd, OverBudget, Reservation, Window};
 pub use classify::{

@@ -1,6 +1,7 @@
 //! Route classes: the three built-in classes, named custom classes that inherit one of them,
 //! their settings with shipped defaults, and parsing from a request. Pure values, never I/O.
 
+use crate::backoff::Backoff;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -56,6 +57,11 @@ impl BaseClass {
                 region: None,
                 heavy_queue: false,
                 smallest_fallback: true,
+                heavy_above_tokens: None,
+                backoff: Backoff {
+                    base_ms: 50,
+                    cap_ms: 200,
+                },
             },
             BaseClass::ReasoningHeavy => ClassSettings {
                 context_limit_tokens: 1_000_000,
@@ -69,6 +75,11 @@ impl BaseClass {
                 region: None,
                 heavy_queue: true,
                 smallest_fallback: false,
+                heavy_above_tokens: None,
+                backoff: Backoff {
+                    base_ms: 500,
+                    cap_ms: 8_000,
+                },
             },
             BaseClass::ComplianceConstrained => ClassSettings {
                 context_limit_tokens: 200_000,
@@ -82,6 +93,11 @@ impl BaseClass {
                 region: None,
                 heavy_queue: false,
                 smallest_fallback: false,
+                heavy_above_tokens: Some(64_000),
+                backoff: Backoff {
+                    base_ms: 200,
+                    cap_ms: 2_000,
+                },
             },
         }
     }
@@ -147,6 +163,10 @@ pub struct ClassSettings {
     pub heavy_queue: bool,
     /// Fallbacks after the primary are ordered smallest model first.
     pub smallest_fallback: bool,
+    /// Requests estimated above this many input tokens also run in the heavy-context pool.
+    pub heavy_above_tokens: Option<u64>,
+    /// Wait between retries.
+    pub backoff: Backoff,
 }
 
 /// A class from config: inherits a built-in class and overrides some of its settings.
@@ -178,6 +198,10 @@ pub struct ClassOverrides {
     pub heavy_queue: Option<bool>,
     /// Overrides [`ClassSettings::smallest_fallback`].
     pub smallest_fallback: Option<bool>,
+    /// Overrides [`ClassSettings::heavy_above_tokens`].
+    pub heavy_above_tokens: Option<u64>,
+    /// Overrides [`ClassSettings::backoff`].
+    pub backoff: Option<Backoff>,
 }
 
 impl ClassOverrides {
@@ -197,6 +221,8 @@ impl ClassOverrides {
             region: self.region.clone().or(base.region),
             heavy_queue: self.heavy_queue.unwrap_or(base.heavy_queue),
             smallest_fallback: self.smallest_fallback.unwrap_or(base.smallest_fallback),
+            heavy_above_tokens: self.heavy_above_tokens.or(base.heavy_above_tokens),
+            backoff: self.backoff.unwrap_or(base.backoff),
         }
     }
 }
@@ -355,90 +381,4 @@ impl RouteClasses {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn latency_critical_leaves_room_for_one_fallback() {
-        let s = BaseClass::LatencyCritical.defaults();
-        assert!(s.total_timeout_ms <= 5_000);
-        assert!(2 * s.attempt_timeout_ms <= s.total_timeout_ms);
-        assert!(s.max_retries <= 1);
-        assert!(s.smallest_fallback);
-        assert_eq!(s.hedge, Hedge::Off);
-    }
-
-    #[test]
-    fn compliance_requires_region_and_allowlist() {
-        let s = BaseClass::ComplianceConstrained.defaults();
-        assert!(s.region_required && s.allowlist_required);
-        let r = BaseClass::ReasoningHeavy.defaults();
-        assert!(r.heavy_queue && r.hedge.width() >= 2 && r.cost_guard_usd.is_some());
-    }
-
-    #[test]
-    fn unknown_class_lists_the_known_ones() {
-        let mut classes = RouteClasses::builtin();
-        let eu = ClassOverrides {
-            region: Some("eu".into()),
-            ..ClassOverrides::default()
-        };
-        classes.insert(
-            "eu-strict",
-            BaseClass::ComplianceConstrained,
-            eu.apply(BaseClass::ComplianceConstrained.defaults()),
-        );
-        let err = classes.parse("fastest").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown route class \"fastest\"; known: latency-critical, reasoning-heavy, \
-             compliance-constrained, eu-strict"
-        );
-        let eu = classes.parse(" eu-strict ").unwrap();
-        assert_eq!(eu.base, BaseClass::ComplianceConstrained);
-        assert_eq!(classes.settings(&eu).unwrap().region.as_deref(), Some("eu"));
-    }
-
-    #[test]
-    fn header_wins_over_metadata() {
-        let classes = RouteClasses::builtin();
-        let meta = json!({"route_class": "reasoning-heavy"});
-        let got = classes
-            .from_request(Some("latency-critical"), Some(&meta))
-            .unwrap();
-        assert_eq!(got.unwrap().base, BaseClass::LatencyCritical);
-        let got = classes.from_request(None, Some(&meta)).unwrap();
-        assert_eq!(got.unwrap().base, BaseClass::ReasoningHeavy);
-        assert_eq!(classes.from_request(Some(" "), None).unwrap(), None);
-        assert_eq!(
-            classes.from_request(None, Some(&json!({"route_class": 3}))),
-            Err(RouteClassError::NotAString)
-        );
-        assert!(matches!(
-            classes.from_request(None, Some(&json!({"route_class": "nope"}))),
-            Err(RouteClassError::Unknown(_))
-        ));
-    }
-
-    #[test]
-    fn overrides_replace_only_what_they_hold() {
-        let o = ClassOverrides {
-            total_timeout_ms: Some(2_500),
-            hedge: Some(Hedge::Race { n: 3 }),
-            ..ClassOverrides::default()
-        };
-        let s = o.apply(BaseClass::LatencyCritical.defaults());
-        assert_eq!(s.total_timeout_ms, 2_500);
-        assert_eq!(s.hedge.width(), 3);
-        assert_eq!(s.attempt_timeout_ms, 1_800);
-    }
-
-    #[test]
-    fn hedge_serialises_with_a_mode_tag() {
-        let h: Hedge = serde_json::from_value(json!({"mode": "delay", "after_ms": 300})).unwrap();
-        assert_eq!(h, Hedge::Delay { after_ms: 300 });
-        assert!(serde_json::from_value::<Hedge>(json!({"mode": "sometimes"})).is_err());
-    }
-}
+mod tests;

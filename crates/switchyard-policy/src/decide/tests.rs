@@ -326,3 +326,16 @@ fn same_input_same_decision_and_the_digest_tracks_the_input() {
     assert_eq!(json["profile"], "default@3");
     assert_eq!(json["plan"]["steps"][0]["kind"], "race");
 }
+
+#[test]
+fn large_compliance_requests_go_to_the_heavy_pool() {
+    let p = snapshot();
+    let mut i = input(&p, "smart", "compliance-constrained");
+    i.request_region = Some("eu".into());
+    assert!(!decide(&i).unwrap().heavy_queue);
+    i.request.estimated_input_tokens = 70_000;
+    let d = decide(&i).unwrap();
+    assert!(d.heavy_queue);
+    assert!(d.notes.iter().any(|n| n.starts_with("heavy-context pool")));
+    assert_eq!(d.backoff.cap_ms, 2_000);
+}

@@ -165,7 +165,16 @@ fn class_settings_are_checked() {
     v["classes"]["fastest"] = json!({"hedge": {"mode": "race", "n": 1}});
     v["classes"]["Bad Name"] = json!({"inherits": "latency-critical"});
     v["classes"]["reasoning-heavy"] = json!({"inherits": "latency-critical"});
+    v["classes"]["compliance-constrained"] = json!({"backoff": {"base_ms": 500, "cap_ms": 100}});
     let errs = errors_of(v);
+    assert!(
+        has(
+            &errs,
+            "classes.compliance-constrained.backoff.cap_ms",
+            "at least base_ms (500)"
+        ),
+        "{errs:?}"
+    );
     assert!(
         has(
             &errs,

@@ -353,6 +353,12 @@ fn check_settings(
             "must be a finite amount of at least 0",
         );
     }
+    if s.backoff.cap_ms < s.backoff.base_ms {
+        errs.push(
+            format!("{path}.backoff.cap_ms"),
+            format!("must be at least base_ms ({})", s.backoff.base_ms),
+        );
+    }
     if s.region.as_deref().is_some_and(str::is_empty) {
         errs.push(format!("{path}.region"), "must be non-empty");
     }
