@@ -210,6 +210,17 @@ pub struct Decision {
     pub decided_at_ms: u64,
 }
 
+impl Decision {
+    /// The step attempt `n` (0 for the first) runs: the plan's steps in order, then the last
+    /// one again while retries remain; `None` once `1 + max_retries` attempts are spent.
+    pub fn step_for_attempt(&self, n: usize) -> Option<&Step> {
+        if n > self.max_retries as usize {
+            return None;
+        }
+        self.plan.steps.get(n).or(self.plan.steps.last())
+    }
+}
+
 /// Why a request is refused before any attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -339,3 +339,36 @@ fn large_compliance_requests_go_to_the_heavy_pool() {
     assert!(d.notes.iter().any(|n| n.starts_with("heavy-context pool")));
     assert_eq!(d.backoff.cap_ms, 2_000);
 }
+
+#[test]
+fn attempts_walk_the_steps_then_retry_the_last_within_the_cap() {
+    let p = snapshot();
+    let d = decide(&input(&p, "openai/o3", "reasoning-heavy")).unwrap();
+    assert_eq!(d.max_retries, 2);
+    let o3 = |n| {
+        d.step_for_attempt(n)
+            .map(|s| s.candidates()[0].target.model.as_str())
+    };
+    assert_eq!(
+        (o3(0), o3(1), o3(2), o3(3)),
+        (
+            Some("openai/o3"),
+            Some("openai/o3"),
+            Some("openai/o3"),
+            None
+        )
+    );
+    let d = decide(&input(&p, "fast", "latency-critical")).unwrap();
+    let at = |n| {
+        d.step_for_attempt(n)
+            .map(|s| s.candidates()[0].target.model.as_str())
+    };
+    assert_eq!(
+        (at(0), at(1), at(2)),
+        (
+            Some("openai/gpt-4o-mini"),
+            Some("mistral/mistral-small"),
+            None
+        )
+    );
+}
