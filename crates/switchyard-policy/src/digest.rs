@@ -1,0 +1,83 @@
+//! Input digests: a stable FNV-1a 64-bit hash of a value's canonical JSON. Never a secret's
+//! protection (not cryptographic): it names inputs so the evidence plane can match decisions.
+
+use serde::Serialize;
+use std::io;
+
+const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// FNV-1a over the bytes written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(OFFSET)
+    }
+}
+
+impl Fnv1a {
+    /// Feeds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(PRIME);
+        }
+    }
+
+    /// The hash of everything fed so far.
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+impl io::Write for Fnv1a {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `fnv1a64:<16 hex digits>` of `value`'s JSON. Canonical because every map in the policy
+/// types is a `BTreeMap` and struct fields serialise in declaration order.
+pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut h = Fnv1a::default();
+    if let Err(e) = serde_json::to_writer(&mut h, value) {
+        // Not reachable for policy types; still deterministic if it ever is.
+        h.update(b"\0serialise-error:");
+        h.update(e.to_string().as_bytes());
+    }
+    format!("fnv1a64:{:016x}", h.finish())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn known_vectors() {
+        let mut h = Fnv1a::default();
+        assert_eq!(h.finish(), 0xcbf2_9ce4_8422_2325);
+        h.update(b"a");
+        assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
+        let mut h = Fnv1a::default();
+        h.update(b"foobar");
+        assert_eq!(h.finish(), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn maps_digest_the_same_whatever_the_insertion_order() {
+        let a: BTreeMap<&str, u32> = [("x", 1), ("y", 2)].into_iter().collect();
+        let b: BTreeMap<&str, u32> = [("y", 2), ("x", 1)].into_iter().collect();
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&[1, 2]));
+        assert!(digest(&a).starts_with("fnv1a64:"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Model facts `decide` needs (context window, prices, size rank), as an input table the
+//! gateway fills from its config. Never read from config types here: policy sees only this.
+
+use crate::Target;
+use crate::budget::{MicroUsd, token_cost};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn yes() -> bool {
+    true
+}
+
+fn default_max_output() -> u64 {
+    4_096
+}
+
+/// What policy knows of one model at one provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFacts {
+    /// Where it runs: provider, `provider/model` id, upstream id and region.
+    pub target: Target,
+    /// Input plus output tokens the model accepts.
+    pub context_window: u64,
+    /// Price of input tokens (USD per million).
+    pub input_usd_per_mtok: f64,
+    /// Price of output tokens (USD per million).
+    pub output_usd_per_mtok: f64,
+    /// Relative size, smaller first: "smallest acceptable model" orders by this.
+    pub size_rank: u32,
+    /// Whether the model takes tool definitions.
+    #[serde(default = "yes")]
+    pub tools: bool,
+    /// Output tokens assumed when a request sets no `max_tokens`.
+    #[serde(default = "default_max_output")]
+    pub max_output_tokens: u64,
+}
+
+impl ModelFacts {
+    /// Facts with tools supported and a 4096-token default output.
+    pub fn new(
+        target: Target,
+        context_window: u64,
+        usd_per_mtok: (f64, f64),
+        size_rank: u32,
+    ) -> Self {
+        ModelFacts {
+            target,
+            context_window,
+            input_usd_per_mtok: usd_per_mtok.0,
+            output_usd_per_mtok: usd_per_mtok.1,
+            size_rank,
+            tools: true,
+            max_output_tokens: default_max_output(),
+        }
+    }
+
+    /// The most a request of `input` tokens with `max_output` (or the model's default) can cost.
+    pub fn estimate(&self, input: u64, max_output: Option<u64>) -> MicroUsd {
+        let output = max_output.unwrap_or(self.max_output_tokens);
+        token_cost(input, self.input_usd_per_mtok)
+            .saturating_add(token_cost(output, self.output_usd_per_mtok))
+    }
+}
+
+/// Every model policy may route to, by `provider/model` id.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelTable(BTreeMap<String, ModelFacts>);
+
+impl ModelTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        ModelTable::default()
+    }
+
+    /// Adds `facts` under its target's model id, replacing an earlier entry.
+    pub fn insert(&mut self, facts: ModelFacts) {
+        self.0.insert(facts.target.model.clone(), facts);
+    }
+
+    /// The facts of `model` (`provider/model`).
+    pub fn get(&self, model: &str) -> Option<&ModelFacts> {
+        self.0.get(model)
+    }
+
+    /// Every model id, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// The regions a provider serves (a provider with no region gives none).
+    pub fn provider_regions(&self, provider: &str) -> Option<BTreeSet<&str>> {
+        let mut found = false;
+        let mut regions = BTreeSet::new();
+        for facts in self.0.values().filter(|f| f.target.provider == provider) {
+            found = true;
+            regions.extend(facts.target.region.as_deref());
+        }
+        found.then_some(regions)
+    }
+}
+
+impl FromIterator<ModelFacts> for ModelTable {
+    fn from_iter<I: IntoIterator<Item = ModelFacts>>(iter: I) -> Self {
+        let mut table = ModelTable::new();
+        for facts in iter {
+            table.insert(facts);
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn target(model: &str, region: &str) -> Target {
+        let (provider, upstream) = Target::parse(model).unwrap();
+        Target {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            upstream_model: upstream.to_owned(),
+            region: Some(region.to_owned()),
+        }
+    }
+
+    #[test]
+    fn estimates_use_max_tokens_or_the_model_default() {
+        let m = ModelFacts::new(target("openai/gpt-4o-mini", "us"), 128_000, (0.15, 0.60), 1);
+        assert_eq!(m.estimate(1_000_000, Some(0)), 150_000);
+        assert_eq!(m.estimate(0, Some(1_000)), 600);
+        assert_eq!(m.estimate(0, None), 2_458);
+    }
+
+    #[test]
+    fn provider_regions() {
+        let table: ModelTable = [
+            ModelFacts::new(target("a/x", "eu"), 1, (0.0, 0.0), 1),
+            ModelFacts::new(target("a/y", "us"), 1, (0.0, 0.0), 1),
+        ]
+        .into_iter()
+        .collect();
+        let regions = table.provider_regions("a").unwrap();
+        assert_eq!(regions.into_iter().collect::<Vec<_>>(), ["eu", "us"]);
+        assert!(table.provider_regions("b").is_none());
+    }
+}
