@@ -44,6 +44,25 @@ enum Command {
         /// The file to check (default: --config).
         file: Option<PathBuf>,
     },
+    /// Per route class and target: requests, errors, TTFT and latency percentiles, retries per
+    /// success, cost, and SLO attainment, from the event log.
+    Report {
+        /// Only outcomes newer than this: `30m`, `24h`, `7d`, or epoch milliseconds.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only outcomes older than this (same forms).
+        #[arg(long)]
+        until: Option<String>,
+        /// Print the report as JSON (keep it as a baseline).
+        #[arg(long)]
+        json: bool,
+        /// Compare with a baseline saved by `--json`.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// An objective, e.g. `latency-critical:ttft_p95_ms=800,success_rate=99.5%` (repeatable).
+        #[arg(long = "slo")]
+        slos: Vec<switchyard_evidence::report::Slo>,
+    },
     /// Apply retention now: delete expired artifacts and record the deletion.
     Retention {
         #[command(subcommand)]
@@ -111,6 +130,20 @@ pub fn main() -> ExitCode {
         Command::Retention {
             command: RetentionCommand::Run,
         } => runtime.block_on(retention(cli.config.as_deref())),
+        Command::Report {
+            since,
+            until,
+            json,
+            baseline,
+            slos,
+        } => runtime.block_on(report(
+            cli.config.as_deref(),
+            since.as_deref(),
+            until.as_deref(),
+            json,
+            baseline.as_deref(),
+            slos,
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -234,6 +267,64 @@ async fn retention_loop(
             Err(e) => tracing::error!(error = %e, "retention failed"),
         }
     }
+}
+
+/// `30m`, `24h`, `7d`, `90s` before `now`, or a plain number of epoch milliseconds.
+fn parse_instant(text: &str, now_ms: i64) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a time: use 30m, 24h, 7d or epoch milliseconds"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("\"{text}\": the unit must be s, m, h or d")),
+    };
+    Ok(now_ms.saturating_sub(n.saturating_mul(unit_ms)))
+}
+
+async fn report(
+    config_path: Option<&Path>,
+    since: Option<&str>,
+    until: Option<&str>,
+    json: bool,
+    baseline: Option<&Path>,
+    slos: Vec<switchyard_evidence::report::Slo>,
+) -> Result<(), String> {
+    use switchyard_evidence::report;
+    let config = load_config(config_path)?;
+    let store = switchyard_evidence::open(&config.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = switchyard_evidence::event::now_ms();
+    let query = report::ReportQuery {
+        since_ms: since.map(|s| parse_instant(s, now)).transpose()?,
+        until_ms: until.map(|s| parse_instant(s, now)).transpose()?,
+        slos,
+    };
+    let current = report::build(store.as_ref(), &query)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = match (json, baseline) {
+        (true, _) => serde_json::to_string_pretty(&current).map_err(|e| e.to_string())?,
+        (false, Some(path)) => {
+            let saved = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the baseline {}: {e}", path.display()))?;
+            let before: report::Report = serde_json::from_str(&saved).map_err(|e| {
+                format!("{} is not a report saved with --json: {e}", path.display())
+            })?;
+            report::render_comparison(&report::compare(&before, &current))
+        }
+        (false, None) => report::render_table(&current),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    Ok(())
 }
 
 async fn retention(config_path: Option<&Path>) -> Result<(), String> {
