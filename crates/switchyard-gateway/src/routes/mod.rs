@@ -6,6 +6,7 @@ pub mod chat;
 pub mod embeddings;
 pub mod messages;
 pub mod models;
+mod pipeline;
 mod stream;
 
 use crate::error::ApiError;
