@@ -55,14 +55,14 @@ enum Mode {
         #[arg(long, default_value_t = 1.0)]
         warmup: f64,
     },
-    /// Open loop at a fixed rate (the soak).
+    /// A fixed rate over paced connections (the soak); reports missed slots.
     Rate {
         #[arg(long)]
         rate: f64,
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
-        #[arg(long, default_value_t = 512)]
-        max_in_flight: usize,
+        #[arg(long, default_value_t = 32)]
+        workers: usize,
     },
     /// Open `streams` streams, print a `ready` line once established, hold them, drop them.
     Hold {
@@ -116,11 +116,11 @@ async fn run(cli: Cli) -> Result<serde_json::Value, String> {
         Mode::Rate {
             rate,
             seconds: s,
-            max_in_flight,
+            workers,
         } => {
-            let out = rate::fixed_rate(target, rate, seconds(s), max_in_flight, limit).await;
+            let out = rate::fixed_rate(target, rate, seconds(s), workers, limit).await;
             let mut summary = report::summary(&out.samples, &out.failures, out.elapsed);
-            summary["skipped"] = out.skipped.into();
+            summary["missed"] = out.missed.into();
             summary["target_rps"] = rate.into();
             summary
         }

@@ -1,67 +1,68 @@
-//! Open-loop load at a fixed request rate, for the soak: a request is started every `1/rate`
-//! seconds whether or not the earlier ones have finished, up to `max_in_flight` at once (past
-//! that a tick is counted as skipped, which is an error of the system under test).
+//! Paced load at a fixed request rate, for the soak: `workers` connections, each sending one
+//! request every `workers / rate` seconds on its own schedule (staggered so the whole is even).
+//! A worker whose request outlasted its slot starts the next at once and counts the slots it
+//! missed, so an overloaded system shows as missed slots instead of a silently lower rate.
 
 use crate::request::{self, Failure, Sample, Target};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::time::MissedTickBehavior;
 
 /// What a fixed-rate run saw.
 pub struct RateOutcome {
     pub samples: Vec<Sample>,
     pub failures: Vec<Failure>,
-    pub skipped: u64,
+    pub missed: u64,
     pub elapsed: Duration,
 }
 
-/// Runs `rate` requests per second for `length`, then waits for those in flight (each bounded
-/// by `limit`).
+/// Runs `rate` requests per second for `length` over `workers` connections.
 pub async fn fixed_rate(
     target: Target,
     rate: f64,
     length: Duration,
-    max_in_flight: usize,
+    workers: usize,
     limit: Duration,
 ) -> RateOutcome {
-    let client = request::client(max_in_flight);
-    let results: Arc<Mutex<(Vec<Sample>, Vec<Failure>)>> = Arc::default();
-    let gate = Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1)));
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let workers = workers.max(1);
+    let client = request::client(workers);
+    let period = Duration::from_secs_f64(workers as f64 / rate.max(0.001));
     let begin = Instant::now();
-    let mut skipped = 0u64;
+    let deadline = begin + length;
     let mut tasks = tokio::task::JoinSet::new();
-    while begin.elapsed() < length {
-        ticker.tick().await;
-        let Ok(permit) = gate.clone().try_acquire_owned() else {
-            skipped += 1;
-            continue;
-        };
-        let (client, target, results) = (client.clone(), target.clone(), results.clone());
+    for i in 0..workers {
+        let (client, target) = (client.clone(), target.clone());
+        let mut next = begin + period.mul_f64(i as f64 / workers as f64);
         tasks.spawn(async move {
-            let result = request::timed(&client, &target, limit).await;
-            drop(permit);
-            if let Ok(mut r) = results.lock() {
-                match result {
-                    Ok(sample) => r.0.push(sample),
-                    Err(failure) => r.1.push(failure),
+            let (mut samples, mut failures, mut missed) = (Vec::new(), Vec::new(), 0u64);
+            while next < deadline {
+                tokio::time::sleep_until(next.into()).await;
+                match request::timed(&client, &target, limit).await {
+                    Ok(sample) => samples.push(sample),
+                    Err(failure) => failures.push(failure),
+                }
+                next += period;
+                let now = Instant::now();
+                if now > next {
+                    let behind = (now - next).as_secs_f64() / period.as_secs_f64();
+                    missed += behind.ceil() as u64;
+                    next = now;
                 }
             }
+            (samples, failures, missed)
         });
-        // Reap finished tasks so the set does not grow over a long soak.
-        while tasks.try_join_next().is_some() {}
     }
-    while tasks.join_next().await.is_some() {}
-    let elapsed = begin.elapsed();
-    let (samples, failures) = match Arc::try_unwrap(results) {
-        Ok(m) => m.into_inner().unwrap_or_default(),
-        Err(shared) => shared.lock().map(|r| r.clone()).unwrap_or_default(),
+    let mut out = RateOutcome {
+        samples: Vec::new(),
+        failures: Vec::new(),
+        missed: 0,
+        elapsed: Duration::ZERO,
     };
-    RateOutcome {
-        samples,
-        failures,
-        skipped,
-        elapsed,
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((s, f, m)) = joined {
+            out.samples.extend(s);
+            out.failures.extend(f);
+            out.missed += m;
+        }
     }
+    out.elapsed = begin.elapsed();
+    out
 }
