@@ -107,7 +107,14 @@ def targets(results: dict) -> list[dict]:
         verdict("c=1: added p50 <= 2x floor's added p50", ga <= 2 * max(fa, 0),
                 f"gateway +{ga} us, floor +{fa} us")
         ga99 = g["p99"] - m["p99"]
-        verdict("c=1: added p99 <= 0.5 ms", ga99 <= 500, f"+{ga99} us")
+        if m["p99"] > min(f["p99"], g["p99"]):
+            # The upstream alone had the worst tail: what the machine's other load did, not
+            # what a proxy added. No verdict either way.
+            out.append({"target": "c=1: added p99 <= 0.5 ms", "status": "inconclusive",
+                        "figure": f"mock alone p99 {m['p99']} us > floor {f['p99']} us or "
+                                  f"gateway {g['p99']} us: machine noise; rerun with --rounds"})
+        else:
+            verdict("c=1: added p99 <= 0.5 ms", ga99 <= 500, f"+{ga99} us")
     s2 = results.get("streaming", {})
     for conc in ("c8", "c256"):
         if conc in s2:
@@ -117,8 +124,11 @@ def targets(results: dict) -> list[dict]:
                     f"{x:.2f}x")
     if "c8" in s2:
         r = s2["c8"]
-        added = r["gateway"]["probe"]["ttfb_us"]["p50"] - r["mock"]["probe"]["ttfb_us"]["p50"]
-        verdict("stream c=8: added TTFB p50 <= 100 us", added <= 100, f"+{added} us")
+        mock = r["mock"]["probe"]["ttfb_us"]["p50"]
+        added = r["gateway"]["probe"]["ttfb_us"]["p50"] - mock
+        floor = r["floor"]["probe"]["ttfb_us"]["p50"] - mock
+        verdict("stream c=8: added TTFB p50 <= 100 us", added <= 100,
+                f"gateway +{added} us (floor +{floor} us)")
     for wanted, r in results.get("idle_streams", {}).items():
         if int(wanted) == 1000:
             g = r["gateway"]
