@@ -47,6 +47,16 @@ def memory_kb(pid: int) -> dict:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far, all threads."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class Fleet:
     """The children of one suite run."""
 

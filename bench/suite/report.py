@@ -12,6 +12,13 @@ def _ratio(a, b):
     return a / b if b else float("nan")
 
 
+def _cpu_row(m, f, g):
+    cpu = [x.get("cpu_us_per_req") for x in (m, f, g)]
+    if None in cpu:
+        return ("", "CPU us/req (own)", "?", "?", "?", "")
+    return ("", "CPU us/req (own)", *(f"{c:.0f}" for c in cpu), f"{_ratio(cpu[2], cpu[1]):.2f}")
+
+
 def rows(results: dict) -> list[tuple]:
     """(label, metric, mock, floor, gateway, gateway/floor) rows, as strings."""
     out = []
@@ -24,6 +31,7 @@ def rows(results: dict) -> list[tuple]:
         label = f"(1) plain, {conc.replace('c', 'c=')}"
         out.append((label, "req/s", f"{m['rps']:.0f}", f"{f['rps']:.0f}", f"{g['rps']:.0f}",
                     f"{_ratio(g['rps'], f['rps']):.2f}"))
+        out.append(_cpu_row(m, f, g))
         for q in ("p50", "p99"):
             out.append(("", f"{q} ms", _ms(m["latency_us"][q]), _ms(f["latency_us"][q]),
                         _ms(g["latency_us"][q]),
@@ -41,6 +49,7 @@ def rows(results: dict) -> list[tuple]:
         label = f"(2) stream 20, {conc.replace('c', 'c=')}"
         out.append((label, "req/s", f"{m['rps']:.0f}", f"{f['rps']:.0f}", f"{g['rps']:.0f}",
                     f"{_ratio(g['rps'], f['rps']):.2f}"))
+        out.append(_cpu_row(m, f, g))
         out.append(("", "p99 ms", _ms(m["latency_us"]["p99"]), _ms(f["latency_us"]["p99"]),
                     _ms(g["latency_us"]["p99"]),
                     f"{_ratio(g['latency_us']['p99'], f['latency_us']['p99']):.2f}"))

@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.request
 
-from procs import memory_kb
+from procs import cpu_seconds, memory_kb
 
 TARGETS = ("mock", "floor", "gateway")
 
@@ -30,6 +30,16 @@ def smoke(servers, bodies) -> None:
                     raise RuntimeError("the gateway did not serve through the bench provider")
 
 
+def _with_cpu(servers, target: str, load) -> dict:
+    """Runs `load` and adds the CPU time the target process used per request: a figure the
+    machine's other load disturbs far less than rates and latencies."""
+    pid = servers.pid(target)
+    before = cpu_seconds(pid)
+    run = load()
+    run["cpu_us_per_req"] = (cpu_seconds(pid) - before) * 1e6 / max(run["requests"], 1)
+    return run
+
+
 def _median_runs(runs: list[dict]) -> dict:
     """The run whose req/s is the median of the rounds (all its figures kept together)."""
     ordered = sorted(runs, key=lambda r: r["rps"])
@@ -44,7 +54,8 @@ def non_streaming(servers, loads, bodies, cfg) -> dict:
         for _ in range(cfg.rounds):
             for t in TARGETS:
                 loads.wrk(servers.url(t), bodies["nonstream"], conc, cfg.warmup)
-                runs[t].append(loads.wrk(servers.url(t), bodies["nonstream"], conc, cfg.seconds))
+                runs[t].append(_with_cpu(servers, t, lambda: loads.wrk(
+                    servers.url(t), bodies["nonstream"], conc, cfg.seconds)))
         out[f"c{conc}"] = {t: _median_runs(r) for t, r in runs.items()}
         cfg.log(f"(1) c={conc}: " + ", ".join(
             f"{t} {out[f'c{conc}'][t]['rps']:.0f} req/s" for t in TARGETS))
@@ -60,7 +71,8 @@ def streaming(servers, loads, bodies, cfg) -> dict:
             for t in TARGETS:
                 url = servers.url(t)
                 loads.wrk(url, bodies["stream"], conc, cfg.warmup)
-                run = loads.wrk(url, bodies["stream"], conc, cfg.seconds)
+                run = _with_cpu(servers, t, lambda: loads.wrk(url, bodies["stream"], conc,
+                                                               cfg.seconds))
                 run["probe"] = loads.ttfb(url, bodies["stream"], conc, cfg.seconds, cfg.warmup)
                 runs[t].append(run)
         out[f"c{conc}"] = {t: _median_runs(r) for t, r in runs.items()}
