@@ -1,0 +1,122 @@
+"""Processes the suite starts: servers on loopback ports, load generators, and their memory.
+
+Every child is registered in a pid file as it starts, so `bench/run`'s trap can stop what a
+crashed suite left behind; `Fleet.stop_all` stops them in the normal way.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Returns once something accepts on 127.0.0.1:port; raises if the process died first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def memory_kb(pid: int) -> dict:
+    """VmRSS and VmHWM (peak RSS) of a process, in kB; empty when it is gone."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(rest.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far, all threads."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Fleet:
+    """The children of one suite run."""
+
+    def __init__(self, pid_file: Path, log_dir: Path):
+        self.pid_file = pid_file
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.pid_file.write_text("")
+
+    def _record(self) -> None:
+        live = [str(p.pid) for p in self.procs.values() if p.poll() is None]
+        self.pid_file.write_text("\n".join(live) + "\n")
+
+    def start(self, name: str, argv: list[str], env: dict | None = None,
+              stdout=None) -> subprocess.Popen:
+        """Starts a child, its stderr (and stdout unless given) into logs/NAME.log."""
+        self.stop(name)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout if stdout is not None else log,
+            stderr=log,
+            env={**os.environ, **(env or {})},
+        )
+        log.close()
+        self.procs[name] = proc
+        self._record()
+        return proc
+
+    def run(self, name: str, argv: list[str], timeout: float, env: dict | None = None) -> str:
+        """Runs a bounded child to its end and returns its stdout."""
+        proc = self.start(name, argv, env=env, stdout=subprocess.PIPE)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(name)
+            raise RuntimeError(f"{name} did not finish within {timeout:.0f} s")
+        finally:
+            self.procs.pop(name, None)
+            self._record()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see logs/{name}.log")
+        return out.decode()
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+        self._record()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
