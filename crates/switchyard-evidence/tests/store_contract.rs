@@ -30,9 +30,30 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// A fresh database on the PostgreSQL server for this run, so migrations from other checkouts
+/// sharing the server cannot interfere; dropped by [`drop_postgres`].
 async fn postgres() -> (Arc<dyn Store>, String) {
-    let url = postgres_url();
+    let admin = postgres_url();
+    let name = unique("switchyard_contract").replace('-', "_");
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let base = &admin[..admin.rfind('/').unwrap()];
+    let url = format!("{base}/{name}");
     (open(&url).await.unwrap(), url)
+}
+
+async fn drop_postgres(url: &str) {
+    let name = &url[url.rfind('/').unwrap() + 1..];
+    let pool = sqlx::PgPool::connect(&postgres_url()).await.unwrap();
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&pool)
+    .await;
 }
 
 async fn write(store: &Arc<dyn Store>, stream: &str, n: usize) {
@@ -273,6 +294,7 @@ async fn sqlite_store_contract() {
 async fn postgres_store_contract() {
     let (store, url) = postgres().await;
     contract(store, &url).await;
+    drop_postgres(&url).await;
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! tools.
 
 use crate::{config, registry, server};
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -221,6 +222,10 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         tracing::error!("{problem}: requests whose payloads must be sealed will be refused (503)");
     }
     let retention = tokio::spawn(retention_loop(store.clone(), events.clone()));
+    // Small SSE frames must leave at once, not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let state = Arc::new(server::AppState {
         registry,
         http,
@@ -438,6 +443,9 @@ async fn mock_upstream(listen: SocketAddr, script: Option<&Path>) -> Result<(), 
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(listen = %listen, "switchyard mock upstream is serving");
     let mock = switchyard_mock::Mock::new(config);
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, switchyard_mock::router(mock))
         .with_graceful_shutdown(server::shutdown_signal())
         .await

@@ -90,5 +90,9 @@ async fn hits(State(mock): State<Arc<Mock>>) -> axum::Json<serde_json::Value> {
 
 /// Serves the mock on a bound listener until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, mock: Arc<Mock>) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(mock)).await
 }

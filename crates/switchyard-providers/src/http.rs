@@ -286,6 +286,8 @@ pub fn client() -> Result<reqwest::Client, String> {
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)
+        // Upstream APIs do not redirect; following one could leak credentials to another host.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
