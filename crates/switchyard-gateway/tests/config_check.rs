@@ -159,3 +159,28 @@ fn a_malformed_artifact_key_is_refused_and_a_missing_one_is_not() {
             .contains("SY_TEST_KEY is not set")
     );
 }
+
+#[test]
+fn the_readme_evidence_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[payloads]")
+        .expect("README has the evidence example");
+    let body = &readme[start + "```toml\n".len()..];
+    let example = &body[..body.find("```").unwrap()];
+    let env = |k: &str| {
+        k.starts_with("SWITCHYARD_ARTIFACT_KEY")
+            .then(|| "ab".repeat(32))
+    };
+    let config = config::parse("README.md", example, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.payloads.enabled && config.payloads.keyring.is_some());
+    assert_eq!(config.retention.tool_result.as_secs(), 7 * 86_400);
+    assert!(
+        config
+            .detectors
+            .iter()
+            .any(|(name, _)| name == "employee_id"),
+        "custom detector compiled"
+    );
+}
