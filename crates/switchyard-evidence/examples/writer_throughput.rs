@@ -11,7 +11,11 @@ use switchyard_evidence::{Draft, EventKind, EventLog, open};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(200_000);
+    let n: usize = args
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(200_000);
     let dir = std::env::temp_dir().join(format!("switchyard-throughput-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let url = args
@@ -29,8 +33,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let started = Instant::now();
     for i in 0..n {
-        log.record(Draft::new(EventKind::Outcome, Some(&format!("req_{i}")), payload.clone()))
-            .await;
+        log.record(Draft::new(
+            EventKind::Outcome,
+            Some(&format!("req_{i}")),
+            payload.clone(),
+        ))
+        .await;
     }
     let queued = started.elapsed();
     drop(log);
