@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use crate::execute::{AttemptRecord, RequestCtx};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use switchyard_evidence::pricing::Price;
 use switchyard_evidence::telemetry::{self, Observation};
@@ -38,8 +39,10 @@ pub async fn admitted_chat(
     ctx: &RequestCtx,
     req: &ChatRequest,
     c: &Classification,
+    attribution: &BTreeMap<String, String>,
 ) {
     let payload = json!({
+        "attribution": attribution,
         "declared_classes": c.declared,
         "data_classes": c.classes,
         "findings": findings_json(c),
@@ -66,9 +69,15 @@ pub async fn admitted_embeddings(
     model: &str,
     inputs: usize,
     classes: DataClasses,
+    attribution: &BTreeMap<String, String>,
 ) {
-    let payload =
-        json!({"door": ctx.door, "model": model, "inputs": inputs, "data_classes": classes});
+    let payload = json!({
+        "door": ctx.door,
+        "model": model,
+        "inputs": inputs,
+        "data_classes": classes,
+        "attribution": attribution,
+    });
     log.record(Draft::new(
         EventKind::Admission,
         Some(&ctx.request_id),

@@ -250,3 +250,46 @@ async fn classification_happens_before_routing_and_only_raises_classes() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn attribution_metadata_is_recorded_redacted_and_malformed_metadata_is_a_400() {
+    let gw =
+        gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", gw.root))
+        .header(
+            "x-switchyard-metadata",
+            r#"{"team": "search", "user": "carol@example.com", "run": 7}"#,
+        )
+        .json(&chat_body("fast"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let events = gw.events().await;
+    let admission = &of_request(&events, &id)[0].1;
+    assert_eq!(admission["attribution"]["team"], "search");
+    assert_eq!(admission["attribution"]["run"], "7");
+    assert_eq!(admission["attribution"]["user"], "[REDACTED:email]");
+    assert!(!events.iter().any(|e| e.payload.contains("carol@")));
+    for bad in [
+        r#"["not", "an object"]"#,
+        "{broken",
+        r#"{"nested": {"a": 1}}"#,
+    ] {
+        let resp = client()
+            .post(format!("{}/v1/chat/completions", gw.root))
+            .header("x-switchyard-metadata", bad)
+            .json(&chat_body("fast"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{bad}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["param"], "x-switchyard-metadata", "{bad}");
+    }
+}

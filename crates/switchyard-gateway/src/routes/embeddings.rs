@@ -53,7 +53,16 @@ async fn handle(
     for input in &req.input {
         classes = classes.union(state.registry.config.detectors.classes_in(input));
     }
-    evidence::admitted_embeddings(&state.events, ctx, &req.model, req.input.len(), classes).await;
+    let attribution = super::attribution(state, headers).map_err(early)?;
+    evidence::admitted_embeddings(
+        &state.events,
+        ctx,
+        &req.model,
+        req.input.len(),
+        classes,
+        &attribution,
+    )
+    .await;
     let targets = state
         .registry
         .resolve(&req.model, ModelKind::Embedding)

@@ -18,6 +18,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+use std::collections::BTreeMap;
 use std::time::Instant;
 use switchyard_policy::Target;
 use switchyard_policy::{Classification, DataClasses};
@@ -49,6 +50,54 @@ pub fn declared_classes(headers: &HeaderMap) -> Result<DataClasses, ApiError> {
         message: e.to_string(),
         param: Some("x-switchyard-data-class".into()),
     })
+}
+
+/// The attribution a client attached in `x-switchyard-metadata` (a JSON object of short string
+/// values: team, user, workflow), redacted by the classification detectors before anything
+/// records it. Malformed metadata is a 400.
+pub fn attribution(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let Some(value) = headers.get("x-switchyard-metadata") else {
+        return Ok(BTreeMap::new());
+    };
+    let bad = |message: String| ApiError::BadRequest {
+        message,
+        param: Some("x-switchyard-metadata".into()),
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| bad("x-switchyard-metadata is not ASCII JSON".into()))?;
+    let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| bad(format!("x-switchyard-metadata must be a JSON object: {e}")))?;
+    if parsed.len() > 16 {
+        return Err(bad("x-switchyard-metadata takes at most 16 keys".into()));
+    }
+    let policy = switchyard_policy::RedactionPolicy::default();
+    let detectors = &state.registry.config.detectors;
+    parsed
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => {
+                    return Err(bad(format!(
+                        "x-switchyard-metadata.{key}: values are strings, numbers or booleans"
+                    )));
+                }
+            };
+            if key.is_empty() || key.len() > 64 || value.len() > 256 {
+                return Err(bad(format!(
+                    "x-switchyard-metadata.{key}: keys are 1-64 bytes, values at most 256"
+                )));
+            }
+            let value = switchyard_policy::redact_text(&value, detectors, &policy).into_owned();
+            Ok((key, value))
+        })
+        .collect()
 }
 
 /// Classifies a chat request before any provider is chosen: declared classes, raised by what

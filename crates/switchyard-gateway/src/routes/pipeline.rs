@@ -2,7 +2,7 @@
 //! execute, and hand back either a whole answer or a stream with its recorder. Each door only
 //! parses its wire format before and renders its own after.
 
-use super::{classify_chat, record_served, stream, stream_recorder};
+use super::{attribution, classify_chat, record_served, stream, stream_recorder};
 use crate::config::ModelKind;
 use crate::error::ApiError;
 use crate::evidence;
@@ -40,7 +40,8 @@ pub async fn run_chat(
     let early = |e: ApiError| (e, Vec::new());
     ctx.requested_model.clone_from(&req.model);
     let classification = classify_chat(state, headers, req).map_err(early)?;
-    evidence::admitted_chat(&state.events, ctx, req, &classification).await;
+    let attribution = attribution(state, headers).map_err(early)?;
+    evidence::admitted_chat(&state.events, ctx, req, &classification, &attribution).await;
     let targets = state
         .registry
         .resolve(&req.model, ModelKind::Chat)
