@@ -103,7 +103,7 @@ pub fn decide(input: &DecisionInput<'_>) -> Result<Decision, Refusal> {
         let rank = |s: &Step| {
             s.candidates()
                 .iter()
-                .filter_map(|c| profile.models().get(&c.target.model))
+                .filter_map(|c| profile.models().facts(&c.target.model))
                 .map(|f| f.size_rank)
                 .min()
                 .unwrap_or(u32::MAX)
@@ -236,7 +236,7 @@ fn expand(profile: &ProfileSnapshot, model: &str, class: &RouteClass) -> Result<
             nodes: out,
         });
     }
-    if profile.models().get(model).is_some() {
+    if profile.models().facts(model).is_some() {
         return Ok(Tree {
             route: None,
             fallback_on: default_fallback_on(),
@@ -341,7 +341,7 @@ impl Judge<'_> {
             candidate: None,
         };
         let input = self.input;
-        let Some(facts) = input.profile.models().get(model) else {
+        let Some(facts) = input.profile.models().facts(model) else {
             return out(Stage::Unknown, "not in the model table".to_owned());
         };
         let target = &facts.target;
@@ -453,7 +453,7 @@ impl Judge<'_> {
                     .input
                     .profile
                     .models()
-                    .get(m)
+                    .facts(m)
                     .and_then(|f| f.target.region.clone()),
                 included: v.candidate.is_some(),
                 why: v.why.clone(),

@@ -11,7 +11,7 @@ use crate::route_class::{Hedge, RouteClass};
 use crate::{DataClasses, Target};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use switchyard_protocol::ErrorKind;
+use switchyard_protocol::{ChatRequest, ErrorKind, Part};
 
 /// What `decide` needs to know of the request itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,6 +26,52 @@ pub struct RequestSummary {
     pub stream: bool,
     /// Whether the request carries tool definitions.
     pub tools: bool,
+}
+
+impl RequestSummary {
+    /// The summary of a chat request. Input tokens are estimated without a tokenizer: a
+    /// quarter of the text's bytes plus a few per message, an upper-leaning figure for English
+    /// and code that costs one pass over the text (the real count comes back in the usage).
+    pub fn of_chat(req: &ChatRequest) -> Self {
+        let mut bytes = 0usize;
+        for m in &req.messages {
+            bytes += 16;
+            for part in &m.content {
+                bytes += match part {
+                    Part::Text { text } => text.len(),
+                    // An image costs the provider hundreds of tokens whatever its URL length.
+                    Part::Image { .. } => 3_000,
+                };
+            }
+            for call in &m.tool_calls {
+                bytes += call.name.len() + call.arguments.len() + 16;
+            }
+        }
+        for tool in &req.tools {
+            bytes += tool.name.len()
+                + tool.description.as_deref().map_or(0, str::len)
+                + tool.parameters.to_string().len();
+        }
+        let choices = u64::from(req.n.max(1));
+        RequestSummary {
+            model: req.model.clone(),
+            estimated_input_tokens: bytes.div_ceil(4) as u64,
+            max_output_tokens: req.max_tokens.map(|t| u64::from(t) * choices),
+            stream: req.stream,
+            tools: !req.tools.is_empty(),
+        }
+    }
+
+    /// The summary of an embeddings request over `inputs` of `bytes` bytes in all.
+    pub fn of_embeddings(model: &str, bytes: usize) -> Self {
+        RequestSummary {
+            model: model.to_owned(),
+            estimated_input_tokens: bytes.div_ceil(4) as u64,
+            max_output_tokens: Some(0),
+            stream: false,
+            tools: false,
+        }
+    }
 }
 
 /// Everything one decision depends on; time and state included, so `decide` reads nothing else.

@@ -4,6 +4,7 @@
 use crate::Target;
 use crate::budget::{MicroUsd, token_cost};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn yes() -> bool {
@@ -63,9 +64,14 @@ impl ModelFacts {
     }
 }
 
-/// Every model policy may route to, by `provider/model` id.
+/// Every model policy may route to, by `provider/model` id, and the providers whose other
+/// models a client may name directly (`provider/any-model`), with the region each serves.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModelTable(BTreeMap<String, ModelFacts>);
+pub struct ModelTable {
+    models: BTreeMap<String, ModelFacts>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    passthrough: BTreeMap<String, Option<String>>,
+}
 
 impl ModelTable {
     /// An empty table.
@@ -75,26 +81,65 @@ impl ModelTable {
 
     /// Adds `facts` under its target's model id, replacing an earlier entry.
     pub fn insert(&mut self, facts: ModelFacts) {
-        self.0.insert(facts.target.model.clone(), facts);
+        self.models.insert(facts.target.model.clone(), facts);
     }
 
-    /// The facts of `model` (`provider/model`).
+    /// Lets clients name any model of `provider` directly; a model the table does not list is
+    /// then routed with unknown facts: no context window check, no price, largest size rank.
+    pub fn allow_passthrough(&mut self, provider: &str, region: Option<&str>) {
+        self.passthrough
+            .insert(provider.to_owned(), region.map(str::to_owned));
+    }
+
+    /// The facts of `model` (`provider/model`) as listed.
     pub fn get(&self, model: &str) -> Option<&ModelFacts> {
-        self.0.get(model)
+        self.models.get(model)
     }
 
-    /// Every model id, in order.
+    /// The facts of `model`: listed ones, or unknown-fact defaults for a model of a
+    /// passthrough provider.
+    pub fn facts(&self, model: &str) -> Option<Cow<'_, ModelFacts>> {
+        if let Some(f) = self.models.get(model) {
+            return Some(Cow::Borrowed(f));
+        }
+        let (provider, upstream) = Target::parse(model)?;
+        let region = self.passthrough.get(provider)?;
+        let target = Target {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            upstream_model: upstream.to_owned(),
+            region: region.clone(),
+        };
+        Some(Cow::Owned(ModelFacts::new(
+            target,
+            u64::MAX,
+            (0.0, 0.0),
+            u32::MAX,
+        )))
+    }
+
+    /// Every listed model id, in order.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.models.keys().map(String::as_str)
     }
 
-    /// The regions a provider serves (a provider with no region gives none).
+    /// Every listed model's facts, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &ModelFacts> {
+        self.models.values()
+    }
+
+    /// The regions a provider serves (a provider with no region gives none); `None` for a
+    /// provider the table does not know.
     pub fn provider_regions(&self, provider: &str) -> Option<BTreeSet<&str>> {
         let mut found = false;
         let mut regions = BTreeSet::new();
-        for facts in self.0.values().filter(|f| f.target.provider == provider) {
+        for facts in self.models.values().filter(|f| f.target.provider == provider) {
             found = true;
             regions.extend(facts.target.region.as_deref());
+        }
+        if let Some(region) = self.passthrough.get(provider) {
+            found = true;
+            regions.extend(region.as_deref());
         }
         found.then_some(regions)
     }
@@ -144,5 +189,24 @@ mod tests {
         let regions = table.provider_regions("a").unwrap();
         assert_eq!(regions.into_iter().collect::<Vec<_>>(), ["eu", "us"]);
         assert!(table.provider_regions("b").is_none());
+    }
+
+    #[test]
+    fn passthrough_providers_give_default_facts() {
+        let mut table: ModelTable = [ModelFacts::new(target("a/x", "eu"), 9, (1.0, 2.0), 1)]
+            .into_iter()
+            .collect();
+        assert!(table.facts("b/anything").is_none());
+        table.allow_passthrough("b", Some("us"));
+        let f = table.facts("b/anything").unwrap();
+        assert_eq!(f.target.upstream_model, "anything");
+        assert_eq!(f.target.region.as_deref(), Some("us"));
+        assert_eq!(f.estimate(1_000, Some(1_000)), 0);
+        assert_eq!(table.facts("a/x").unwrap().context_window, 9);
+        assert!(table.facts("b/").is_none());
+        assert_eq!(
+            table.provider_regions("b").unwrap().into_iter().collect::<Vec<_>>(),
+            ["us"]
+        );
     }
 }

@@ -36,6 +36,13 @@ pub struct Profile {
     /// Settings of built-in classes to override, and custom classes.
     #[serde(default)]
     pub classes: BTreeMap<String, ClassOverrides>,
+    /// The class of requests that declare none and whose key and alias give none;
+    /// `standard` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_class: Option<String>,
+    /// Per alias, the class its requests run under when they declare none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub alias_classes: BTreeMap<String, String>,
     /// Per alias, per class name (or `default`), the fallback tree.
     #[serde(default)]
     pub aliases: BTreeMap<String, BTreeMap<String, RouteSpec>>,
@@ -141,6 +148,8 @@ pub struct ProfileSnapshot {
     name: String,
     version: u32,
     classes: RouteClasses,
+    default_class: RouteClass,
+    alias_classes: BTreeMap<String, RouteClass>,
     aliases: BTreeMap<String, BTreeMap<String, Route>>,
     allow: Vec<AllowRule>,
     slo: BTreeMap<String, Slo>,
@@ -173,6 +182,11 @@ impl ProfileSnapshot {
     /// The route classes this profile knows, with their settings.
     pub fn classes(&self) -> &RouteClasses {
         &self.classes
+    }
+
+    /// The class a request for `model` runs under when neither it nor its key declares one.
+    pub fn default_class(&self, model: &str) -> &RouteClass {
+        self.alias_classes.get(model).unwrap_or(&self.default_class)
     }
 
     /// The model facts the profile was validated against.

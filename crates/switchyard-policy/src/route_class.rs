@@ -19,6 +19,23 @@ pub enum BaseClass {
     ComplianceConstrained,
 }
 
+/// The shipped class of requests that declare none: ordinary chat traffic. It inherits
+/// latency-critical (whose routes it uses when an alias has none for `standard`) with limits
+/// for long answers: 300 s in all, 120 s per attempt, one retry, no smallest-first fallback.
+pub const STANDARD_CLASS: &str = "standard";
+
+/// The settings of the shipped `standard` class.
+pub fn standard_settings() -> ClassSettings {
+    ClassSettings {
+        context_limit_tokens: 2_000_000,
+        total_timeout_ms: 300_000,
+        attempt_timeout_ms: 120_000,
+        max_retries: 1,
+        smallest_fallback: false,
+        ..BaseClass::LatencyCritical.defaults()
+    }
+}
+
 impl BaseClass {
     /// Every built-in class, in the order they are listed to clients.
     pub const ALL: [BaseClass; 3] = [
@@ -307,12 +324,17 @@ impl Default for RouteClasses {
 }
 
 impl RouteClasses {
-    /// The three built-in classes with their shipped settings.
+    /// The three built-in classes with their shipped settings, and the shipped `standard`
+    /// class (inherits latency-critical) that undeclared requests run under by default.
     pub fn builtin() -> Self {
-        let classes = BaseClass::ALL
+        let mut classes: BTreeMap<String, (BaseClass, ClassSettings)> = BaseClass::ALL
             .into_iter()
             .map(|b| (b.as_str().to_owned(), (b, b.defaults())))
             .collect();
+        classes.insert(
+            STANDARD_CLASS.to_owned(),
+            (BaseClass::LatencyCritical, standard_settings()),
+        );
         RouteClasses { classes }
     }
 

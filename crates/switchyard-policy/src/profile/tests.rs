@@ -271,3 +271,35 @@ fn the_digest_follows_the_content() {
     assert_eq!(a.digest(), snapshot().digest());
     assert_ne!(a.digest(), b.digest());
 }
+
+#[test]
+fn undeclared_requests_get_the_alias_then_profile_then_standard_class() {
+    assert_eq!(snapshot().default_class("fast").name, "standard");
+    let mut p = profile();
+    p.default_class = Some("reasoning-heavy".into());
+    p.alias_classes
+        .insert("fast".into(), "latency-critical".into());
+    let s = p.validate(&models()).unwrap();
+    assert_eq!(s.default_class("fast").base, BaseClass::LatencyCritical);
+    assert_eq!(s.default_class("smart").base, BaseClass::ReasoningHeavy);
+    assert_eq!(s.default_class("openai/gpt-4o").name, "reasoning-heavy");
+
+    p.default_class = Some("warp".into());
+    p.alias_classes.insert("nope".into(), "latency-critical".into());
+    let errs = p.validate(&models()).unwrap_err().0;
+    assert!(has(&errs, "default_class", "unknown route class \"warp\""));
+    assert!(has(&errs, "alias_classes.nope", "unknown alias"));
+}
+
+#[test]
+fn the_standard_class_can_be_tuned_without_naming_a_base() {
+    let mut v = profile_json();
+    v["classes"]["standard"] = json!({ "total_timeout_ms": 90000, "attempt_timeout_ms": 60000 });
+    let p: Profile = serde_json::from_value(v).unwrap();
+    let s = p.validate(&models()).unwrap();
+    let standard = s.classes().parse("standard").unwrap();
+    let settings = s.classes().settings(&standard).unwrap();
+    assert_eq!(settings.total_timeout_ms, 90_000);
+    assert_eq!(settings.attempt_timeout_ms, 60_000);
+    assert!(!settings.smallest_fallback);
+}

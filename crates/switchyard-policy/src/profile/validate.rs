@@ -5,7 +5,8 @@ use super::{AllowRule, DEFAULT_ROUTE, Node, NodeSpec, Profile, ProfileSnapshot, 
 use crate::digest::digest;
 use crate::model::ModelTable;
 use crate::route_class::{
-    BaseClass, ClassOverrides, ClassSettings, Hedge, RouteClass, RouteClasses,
+    BaseClass, ClassOverrides, ClassSettings, Hedge, RouteClass, RouteClasses, STANDARD_CLASS,
+    standard_settings,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -77,12 +78,15 @@ impl Profile {
         }
         let classes = self.check_classes(&mut errs);
         let aliases = self.check_aliases(&classes, models, &mut errs);
+        let (default_class, alias_classes) = self.check_defaults(&classes, &mut errs);
         self.check_allow(models, &mut errs);
         self.check_slo(&classes, &mut errs);
         let mut snapshot = ProfileSnapshot {
             name: self.name.clone(),
             version: self.version,
             classes,
+            default_class,
+            alias_classes,
             aliases,
             allow: self.allow.clone(),
             slo: self.slo.clone(),
@@ -102,6 +106,7 @@ impl Profile {
         let mut classes = RouteClasses::builtin();
         for (name, o) in &self.classes {
             let path = format!("classes.{name}");
+            let standard = name == STANDARD_CLASS;
             let base = match (BaseClass::from_name(name), o.inherits) {
                 (Some(b), None) => b,
                 (Some(b), Some(i)) if i == b => b,
@@ -118,6 +123,7 @@ impl Profile {
                     }
                     i
                 }
+                (None, None) if standard => BaseClass::LatencyCritical,
                 (None, None) => {
                     errs.push(
                         format!("{path}.inherits"),
@@ -126,11 +132,49 @@ impl Profile {
                     continue;
                 }
             };
-            let settings = o.apply(base.defaults());
+            let start = if standard && o.inherits.is_none() {
+                standard_settings()
+            } else {
+                base.defaults()
+            };
+            let settings = o.apply(start);
             check_settings(&path, base, o, &settings, errs);
             classes.insert(name, base, settings);
         }
         classes
+    }
+
+    /// The class of requests that declare none: per alias, else the profile's, else `standard`.
+    fn check_defaults(
+        &self,
+        classes: &RouteClasses,
+        errs: &mut Errors,
+    ) -> (RouteClass, BTreeMap<String, RouteClass>) {
+        let fallback = RouteClass {
+            name: STANDARD_CLASS.to_owned(),
+            base: BaseClass::LatencyCritical,
+        };
+        let default_class = match &self.default_class {
+            None => fallback,
+            Some(name) => classes.parse(name).unwrap_or_else(|e| {
+                errs.push("default_class", e.to_string());
+                fallback
+            }),
+        };
+        let mut per_alias = BTreeMap::new();
+        for (alias, name) in &self.alias_classes {
+            let path = format!("alias_classes.{alias}");
+            if !self.aliases.contains_key(alias) {
+                errs.push(&path, format!("unknown alias {alias:?}"));
+            }
+            match classes.parse(name) {
+                Ok(class) => {
+                    per_alias.insert(alias.clone(), class);
+                }
+                Err(e) => errs.push(&path, e.to_string()),
+            }
+        }
+        (default_class, per_alias)
     }
 
     fn check_aliases(

@@ -38,7 +38,7 @@ fn unknown_class_lists_the_known_ones() {
     assert_eq!(
         err.to_string(),
         "unknown route class \"fastest\"; known: latency-critical, reasoning-heavy, \
-         compliance-constrained, eu-strict"
+         compliance-constrained, eu-strict, standard"
     );
     let eu = classes.parse(" eu-strict ").unwrap();
     assert_eq!(eu.base, BaseClass::ComplianceConstrained);
