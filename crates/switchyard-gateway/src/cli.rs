@@ -1,7 +1,7 @@
 //! The `switchyard` command line: the gateway server, the mock upstream, and the operator
 //! tools.
 
-use crate::{config, registry, server};
+use crate::{config, server};
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -183,9 +183,11 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         switchyard_evidence::EventLog::start(store.clone(), &config.node, 65_536)
             .await
             .map_err(|e| e.to_string())?;
-    let registry = Arc::new(registry::Registry::build(Arc::new(config)));
-    let config = registry.config.clone();
-    for name in registry.unavailable_providers() {
+    let metrics = switchyard_evidence::telemetry::install()?;
+    let state = server::AppState::new(config, http, events.clone(), store.clone(), metrics)?;
+    let live = state.live();
+    let config = live.registry.config.clone();
+    for name in live.registry.unavailable_providers() {
         tracing::warn!(provider = %name, "provider's family has no adapter in this build; it will not serve");
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -211,8 +213,6 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
             serde_json::json!({"event": "started", "version": env!("CARGO_PKG_VERSION"), "providers": providers}),
         ))
         .await;
-    let metrics = switchyard_evidence::telemetry::install()?;
-    let artifacts = crate::artifacts::ArtifactSink::new(&config, store.clone(), events.clone());
     if let Some(problem) = config
         .payloads
         .encrypt
@@ -226,14 +226,8 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let state = Arc::new(server::AppState {
-        registry,
-        http,
-        events: events.clone(),
-        store,
-        artifacts,
-        metrics,
-    });
+    tracing::info!(profile = %live.profile.id(), "routing profile active");
+    drop(live);
     let served = axum::serve(listener, server::router(state))
         .with_graceful_shutdown(server::shutdown_signal())
         .await

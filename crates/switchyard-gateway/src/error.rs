@@ -30,6 +30,14 @@ pub enum ApiError {
     },
     /// Switchyard cannot serve this request safely right now (fail closed).
     Unavailable(String),
+    /// Policy refused the request before any attempt: a route-class, region, allowlist,
+    /// context, health, budget or queue rule. `code` names the rule (`not_allowlisted`).
+    Refused {
+        status: u16,
+        code: &'static str,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// Switchyard itself failed.
     Internal(String),
 }
@@ -49,6 +57,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Refused { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN)
+            }
             ApiError::Upstream { error, .. } => match error.kind {
                 ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
@@ -78,6 +89,15 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => ("invalid_request_error", Some("request_too_large")),
             ApiError::Internal(_) => ("server_error", None),
             ApiError::Unavailable(_) => ("service_unavailable", Some("evidence_unavailable")),
+            ApiError::Refused { status, code, .. } => (
+                match status {
+                    403 => "permission_error",
+                    429 => "rate_limit_error",
+                    503 => "service_unavailable",
+                    _ => "invalid_request_error",
+                },
+                Some(code),
+            ),
             ApiError::Upstream { error, .. } => match error.kind {
                 ErrorKind::RateLimited => ("rate_limit_error", Some("rate_limit_exceeded")),
                 ErrorKind::Overloaded => ("overloaded_error", Some("upstream_overloaded")),
@@ -107,6 +127,7 @@ impl ApiError {
             }
             ApiError::Internal(m) => format!("internal error: {m}"),
             ApiError::Unavailable(m) => m.clone(),
+            ApiError::Refused { message, .. } => message.clone(),
             ApiError::Upstream { provider, error } => match error.kind {
                 ErrorKind::Auth => format!(
                     "provider \"{provider}\" rejected the gateway's credentials{}: {}",
@@ -121,6 +142,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Upstream { error, .. } => error.retry_after,
+            ApiError::Refused { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -180,6 +202,32 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let resp = (self.status(), axum::Json(self.openai_body())).into_response();
         self.finish(resp)
+    }
+}
+
+impl From<switchyard_policy::Refusal> for ApiError {
+    fn from(r: switchyard_policy::Refusal) -> Self {
+        use switchyard_policy::RefusalKind as K;
+        let code = match r.kind {
+            K::UnknownClass => "unknown_route_class",
+            K::UnknownModel => "model_not_found",
+            K::ContextTooLarge => "context_length_exceeded",
+            K::RegionRequired => "region_required",
+            K::RegionConflict => "region_conflict",
+            K::NotAllowlisted => "not_allowlisted",
+            K::NoModelFits => "no_model_fits",
+            K::NoHealthyTarget => "no_healthy_target",
+            K::BudgetExhausted => "budget_exhausted",
+        };
+        if r.kind == K::UnknownModel {
+            return ApiError::ModelNotFound(r.message);
+        }
+        ApiError::Refused {
+            status: r.status(),
+            code,
+            message: r.message,
+            retry_after: None,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use switchyard_evidence::pricing::Price;
 use switchyard_evidence::telemetry::{self, Observation};
 use switchyard_evidence::{Draft, EventKind, EventLog};
-use switchyard_policy::{Classification, DataClasses, Target};
+use switchyard_policy::{Classification, DataClasses, Decision, Refusal, Target};
 use switchyard_protocol::{ChatRequest, ErrorKind, Usage};
 
 fn ms(d: Duration) -> f64 {
@@ -86,35 +86,34 @@ pub async fn admitted_embeddings(
     .await;
 }
 
-/// Records the routing decision: the ordered targets and why.
-pub async fn decided(log: &EventLog, ctx: &RequestCtx, targets: &[Target], c: &Classification) {
-    let reason = if targets.len() == 1 && targets[0].model == ctx.requested_model {
-        format!("{} names one target", ctx.requested_model)
-    } else {
-        format!(
-            "alias {} resolves to {} targets in order",
-            ctx.requested_model,
-            targets.len()
-        )
-    };
-    let mut reasons = vec![reason];
-    let raised = c.raised();
-    if !raised.is_empty() {
+/// Records the routing decision (the whole `Decision`: plan, limits, a reason per target, the
+/// input digest) or the refusal, with what classification raised.
+pub async fn decided(
+    log: &EventLog,
+    ctx: &RequestCtx,
+    decision: Result<&Decision, &Refusal>,
+    c: &Classification,
+) {
+    let mut raised = Value::Null;
+    if !c.raised().is_empty() {
         let mut detectors: Vec<&str> = c.findings.iter().map(|f| f.detector.as_str()).collect();
         detectors.sort_unstable();
         detectors.dedup();
-        reasons.push(format!(
-            "classification raised the request to {} ({})",
-            serde_json::to_string(&raised).unwrap_or_default(),
-            detectors.join(", ")
-        ));
+        raised = json!({ "classes": c.raised(), "detectors": detectors });
     }
+    let (outcome, body) = match decision {
+        Ok(d) => ("routed", serde_json::to_value(d).unwrap_or(Value::Null)),
+        Err(r) => ("refused", serde_json::to_value(r).unwrap_or(Value::Null)),
+    };
     let payload = json!({
         "decision_id": ctx.decision_id,
+        "outcome": outcome,
+        "route_class": ctx.route_class,
+        "profile": ctx.profile,
         "data_classes": c.classes,
+        "raised_by_classification": raised,
         "requested": ctx.requested_model,
-        "plan": targets.iter().map(|t| json!({"model": t.model, "provider": t.provider, "region": t.region})).collect::<Vec<_>>(),
-        "reasons": reasons,
+        "decision": body,
     });
     log.record(Draft::new(
         EventKind::Decision,
@@ -132,7 +131,9 @@ pub async fn attempted(log: &EventLog, ctx: &RequestCtx, attempts: &[AttemptReco
             "n": i + 1,
             "model": a.target.model,
             "provider": a.target.provider,
-            "ok": a.error.is_none(),
+            "ok": a.error.is_none() && !a.cancelled,
+            "cancelled": a.cancelled,
+            "estimated_cost_usd": a.cancelled.then(|| a.estimated_cost as f64 / 1_000_000.0),
             "error_kind": a.error.map(ErrorKind::as_str),
             "latency_ms": ms(a.latency),
         });
@@ -160,6 +161,8 @@ pub struct Ending {
     pub param: Option<String>,
     /// The client went away before the answer was complete.
     pub abandoned: bool,
+    /// Cost beyond the serving attempt's usage: cancelled hedges (USD).
+    pub extra_cost_usd: f64,
 }
 
 impl Ending {
@@ -189,7 +192,8 @@ pub async fn ended(log: &EventLog, ctx: &RequestCtx, ending: Ending) {
 /// nothing can be awaited.
 pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
     let cost = match (&e.usage, &e.price) {
-        (Some(u), Some(p)) => Some(p.cost(u)),
+        (Some(u), Some(p)) => Some(p.cost(u) + e.extra_cost_usd),
+        _ if e.extra_cost_usd > 0.0 => Some(e.extra_cost_usd),
         _ => None,
     };
     telemetry::observe(&Observation {
@@ -198,8 +202,8 @@ pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
         } else {
             "chat"
         },
-        route_class: "default",
-        tenant: "anonymous",
+        route_class: &ctx.route_class,
+        tenant: &ctx.tenant,
         request_model: if ctx.requested_model.is_empty() {
             "none"
         } else {
@@ -220,6 +224,9 @@ pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
         "decision_id": ctx.decision_id,
         "door": ctx.door,
         "route": ctx.requested_model,
+        "route_class": ctx.route_class,
+        "profile": ctx.profile,
+        "tenant": ctx.tenant,
         "status": e.status,
         "model": e.target.as_ref().map(|t| t.model.clone()),
         "provider": e.target.as_ref().map(|t| t.provider.clone()),

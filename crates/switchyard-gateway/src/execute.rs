@@ -1,13 +1,18 @@
-//! The executor: walks the targets of a request in order, one attempt each, within the
-//! request's deadline, and falls back on the error kinds that another target may not share.
-//! Streams can fall back until their first event has been received; after that they are
-//! committed to their target.
+//! The executor: carries out a `Decision`. It walks the plan's steps in order (a step is one
+//! attempt or a race of parallel candidates), within the class's total time budget and each
+//! attempt's own timeout, waits between attempts with jittered backoff that honours
+//! `Retry-After`, moves on only on the error kinds the plan names, never starts an attempt the
+//! cost cap cannot pay for, and takes a circuit-breaker permit for every attempt. Streams can
+//! fall back until their first event has been received; after that they are committed.
+
+mod race;
 
 use crate::error::ApiError;
+use crate::health::{Breakers, now_ms};
 use crate::registry::Registry;
 use futures::StreamExt;
 use std::time::{Duration, Instant};
-use switchyard_policy::Target;
+use switchyard_policy::{Candidate, Decision, MicroUsd, Step, Target};
 use switchyard_protocol::{
     ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorKind, ProviderError, StreamEvent,
 };
@@ -25,14 +30,25 @@ pub struct RequestCtx {
     pub deadline: Instant,
     /// The model name as the client sent it.
     pub requested_model: String,
+    /// The route class it runs under (`none` until decided).
+    pub route_class: String,
+    /// `name@version` of the profile its decision used (empty until decided).
+    pub profile: String,
+    /// The tenant it was admitted for.
+    pub tenant: String,
 }
 
-/// One upstream attempt, as the evidence plane will record it.
+/// One upstream attempt, as the evidence plane records it.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
     pub target: Target,
     pub error: Option<ErrorKind>,
     pub latency: Duration,
+    /// A race candidate stopped because another won (or the race ended): its upstream call
+    /// was cancelled, and what it may have cost is `estimated_cost`.
+    pub cancelled: bool,
+    /// The input-side cost the attempt may have run up before it was cancelled (micro-USD).
+    pub estimated_cost: MicroUsd,
 }
 
 /// The operation an attempt performs.
@@ -64,88 +80,185 @@ pub struct Failed {
     pub attempts: Vec<AttemptRecord>,
 }
 
-/// Whether another target might succeed where this one failed.
-fn may_fall_back(kind: ErrorKind) -> bool {
-    kind.is_transient() || matches!(kind, ErrorKind::Auth | ErrorKind::ContextTooLong)
+/// What an attempt needs besides its candidate.
+pub struct Exec<'a> {
+    pub registry: &'a Registry,
+    pub http: &'a reqwest::Client,
+    pub breakers: &'a std::sync::Arc<Breakers>,
+    pub ctx: &'a RequestCtx,
+    pub decision: &'a Decision,
+    pub op: Operation<'a>,
+    /// The pinned profile, for the facts of cancelled candidates.
+    pub profile: &'a switchyard_policy::ProfileSnapshot,
+    /// The request's estimated input tokens.
+    pub input_tokens: u64,
 }
 
-/// Runs `op` against the targets in order until one succeeds, a failure is not worth another
-/// target, or the deadline passes.
-pub async fn run(
-    registry: &Registry,
-    http: &reqwest::Client,
-    ctx: &RequestCtx,
-    targets: &[Target],
-    op: Operation<'_>,
-) -> Result<Served, Failed> {
-    let mut attempts = Vec::with_capacity(targets.len());
-    let mut last: Option<ApiError> = None;
-    for target in targets {
-        let Some(upstream) = registry.upstream(&target.provider) else {
-            continue;
-        };
-        let now = Instant::now();
-        let remaining = ctx.deadline.saturating_duration_since(now);
-        if remaining.is_zero() {
+impl Exec<'_> {
+    /// What a cancelled attempt at `target` may have cost: its input, read in full.
+    pub(crate) fn input_cost(&self, target: &Target) -> MicroUsd {
+        self.profile
+            .models()
+            .facts(&target.model)
+            .map_or(0, |f| f.estimate(self.input_tokens, Some(0)))
+    }
+}
+
+/// How one step ended.
+pub(crate) type StepResult = Result<(Output, Target), (ProviderError, Target)>;
+
+/// A stable seed for backoff jitter from the request id.
+fn seed_of(request_id: &str) -> u64 {
+    let hash = blake3::hash(request_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// Runs the decision's plan until an attempt succeeds, an error the plan does not fall back
+/// on ends it, or its retries, time budget or cost cap are spent.
+pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
+    let decision = exec.decision;
+    let ctx = exec.ctx;
+    let seed = seed_of(&ctx.request_id);
+    let mut attempts = Vec::new();
+    let mut last: Option<(ProviderError, Target)> = None;
+    let mut committed: MicroUsd = 0;
+    let mut n = 0usize;
+    while let Some(step) = decision.step_for_attempt(n) {
+        if n > 0 {
+            let retry_after = last
+                .as_ref()
+                .and_then(|(e, _)| e.retry_after)
+                .map(|d| d.as_millis() as u64);
+            let wait =
+                Duration::from_millis(decision.backoff.delay_ms(n as u32, seed, retry_after));
+            if Instant::now() + wait >= ctx.deadline {
+                tracing::info!(request_id = %ctx.request_id, wait_ms = wait.as_millis() as u64, "no time left for another attempt");
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let cost: MicroUsd = step.candidates().iter().map(|c| c.estimated_cost).sum();
+        if n > 0
+            && let Some(cap) = decision.cost_cap
+            && committed.saturating_add(cost) > cap
+        {
+            tracing::info!(request_id = %ctx.request_id, cap, committed, "cost cap reached: no further attempt");
             break;
         }
-        let timeout = upstream.timeout.min(remaining);
-        let call = Call {
-            http,
-            endpoint: &upstream.endpoint,
-            model: &target.upstream_model,
-            timeout,
+        committed = committed.saturating_add(cost);
+        n += 1;
+        let (result, records) = match step {
+            Step::Try(c) => {
+                let (result, record) = attempt(exec, c).await;
+                (result, record.into_iter().collect())
+            }
+            Step::Race {
+                candidates,
+                hedge_ms,
+            } => race::run(exec, candidates, *hedge_ms).await,
         };
-        let result = match tokio::time::timeout(timeout, once(upstream, call, op)).await {
-            Ok(r) => r,
-            Err(_) => Err(ProviderError::timeout(timeout)),
-        };
-        let latency = now.elapsed();
+        attempts.extend(records);
         match result {
-            Ok(output) => {
-                attempts.push(AttemptRecord {
-                    target: target.clone(),
-                    error: None,
-                    latency,
-                });
+            Ok((output, target)) => {
                 return Ok(Served {
                     output,
-                    target: target.clone(),
+                    target,
                     attempts,
                 });
             }
-            Err(error) => {
-                tracing::warn!(
-                    request_id = %ctx.request_id,
-                    target = %target.model,
-                    kind = error.kind.as_str(),
-                    status = error.status,
-                    "upstream attempt failed"
-                );
-                attempts.push(AttemptRecord {
-                    target: target.clone(),
-                    error: Some(error.kind),
-                    latency,
-                });
-                let fall_back = may_fall_back(error.kind);
-                last = Some(ApiError::Upstream {
-                    provider: target.provider.clone(),
-                    error,
-                });
+            Err((error, target)) => {
+                let fall_back = decision.plan.fallback_on.contains(&error.kind);
+                last = Some((error, target));
                 if !fall_back {
                     break;
                 }
             }
         }
     }
-    let error = last.unwrap_or_else(|| ApiError::Upstream {
-        provider: targets
-            .first()
-            .map(|t| t.provider.clone())
-            .unwrap_or_default(),
-        error: ProviderError::timeout(ctx.deadline.saturating_duration_since(ctx.started)),
-    });
+    let error = match last {
+        Some((error, target)) => ApiError::Upstream {
+            provider: target.provider,
+            error,
+        },
+        None => ApiError::Upstream {
+            provider: decision
+                .plan
+                .targets()
+                .next()
+                .map(|c| c.target.provider.clone())
+                .unwrap_or_default(),
+            error: ProviderError::timeout(ctx.deadline.saturating_duration_since(ctx.started)),
+        },
+    };
     Err(Failed { error, attempts })
+}
+
+/// One attempt at one candidate: a breaker permit, the attempt timeout (within the request's
+/// deadline), the call, and the outcome handed back to the breaker. No record when the circuit
+/// was open (no request left the gateway).
+pub(crate) async fn attempt(exec: &Exec<'_>, c: &Candidate) -> (StepResult, Option<AttemptRecord>) {
+    let target = &c.target;
+    let Some(upstream) = exec.registry.upstream(&target.provider) else {
+        let e = ProviderError::new(
+            ErrorKind::Transport,
+            format!("provider {} has no adapter in this build", target.provider),
+        );
+        return (Err((e, target.clone())), None);
+    };
+    let Some(permit) = exec.breakers.acquire(&target.model, now_ms()) else {
+        let e = ProviderError::new(
+            ErrorKind::Overloaded,
+            format!("the circuit of {} is open", target.model),
+        );
+        return (Err((e, target.clone())), None);
+    };
+    let started = Instant::now();
+    let remaining = exec.ctx.deadline.saturating_duration_since(started);
+    let timeout = Duration::from_millis(exec.decision.timeouts.attempt_ms)
+        .min(upstream.timeout)
+        .min(remaining);
+    if timeout.is_zero() {
+        drop(permit);
+        return (
+            Err((ProviderError::timeout(Duration::ZERO), target.clone())),
+            None,
+        );
+    }
+    let call = Call {
+        http: exec.http,
+        endpoint: &upstream.endpoint,
+        model: &target.upstream_model,
+        timeout,
+    };
+    let result = match tokio::time::timeout(timeout, once(upstream, call, exec.op)).await {
+        Ok(r) => r,
+        Err(_) => Err(ProviderError::timeout(timeout)),
+    };
+    let error = result.as_ref().err().map(|e| e.kind);
+    permit.finish(error);
+    if let Err(e) = &result {
+        tracing::warn!(
+            request_id = %exec.ctx.request_id,
+            target = %target.model,
+            kind = e.kind.as_str(),
+            status = e.status,
+            "upstream attempt failed"
+        );
+    }
+    let record = AttemptRecord {
+        target: target.clone(),
+        error,
+        latency: started.elapsed(),
+        cancelled: false,
+        estimated_cost: 0,
+    };
+    let result = match result {
+        Ok(output) => Ok((output, target.clone())),
+        Err(e) => Err((e, target.clone())),
+    };
+    (result, Some(record))
 }
 
 async fn once(

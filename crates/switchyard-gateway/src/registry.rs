@@ -67,61 +67,47 @@ impl Registry {
         self.config.models.get(&target.model).map(|m| m.price)
     }
 
-    /// The targets for a requested model, in fallback order. `kind` is what the endpoint
-    /// serves, so an embedding model on the chat door is a clear 400.
-    pub fn resolve(&self, requested: &str, kind: ModelKind) -> Result<Vec<Target>, ApiError> {
-        let ids: Vec<&str> = match self.config.aliases.get(requested) {
-            Some(targets) => targets.iter().map(String::as_str).collect(),
-            None => vec![requested],
-        };
-        let mut targets = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some((provider, model)) = Target::parse(id) else {
-                return Err(self.not_found(requested));
-            };
-            let Some(upstream) = self.upstreams.get(provider) else {
-                return Err(self.not_found(requested));
-            };
-            let configured = self.config.models.get(id);
-            if let Some(m) = configured
-                && m.kind != kind
-            {
-                if targets.is_empty() && !self.config.aliases.contains_key(requested) {
-                    return Err(ApiError::bad_request(match kind {
-                        ModelKind::Chat => {
-                            format!("\"{id}\" is an embedding model; use /v1/embeddings")
-                        }
-                        ModelKind::Embedding => {
-                            format!("\"{id}\" is a chat model, not an embedding model")
-                        }
-                    }));
+    /// A `provider/model` of the wrong kind for the door is a clear 400 before routing (an
+    /// embedding model on the chat door); aliases are the profile's to route.
+    pub fn check_kind(&self, requested: &str, kind: ModelKind) -> Result<(), ApiError> {
+        match self.config.models.get(requested) {
+            Some(m) if m.kind != kind => Err(ApiError::bad_request(match kind {
+                ModelKind::Chat => {
+                    format!("\"{requested}\" is an embedding model; use /v1/embeddings")
                 }
-                continue;
-            }
-            targets.push(Target {
-                provider: provider.to_owned(),
-                model: id.to_owned(),
-                upstream_model: configured
-                    .map(|m| m.upstream.clone())
-                    .unwrap_or_else(|| model.to_owned()),
-                region: upstream.endpoint.region.clone(),
-            });
+                ModelKind::Embedding => {
+                    format!("\"{requested}\" is a chat model, not an embedding model")
+                }
+            })),
+            _ => Ok(()),
         }
-        if targets.is_empty() {
-            return Err(ApiError::bad_request(format!(
-                "alias \"{requested}\" has no target of the kind this endpoint serves"
-            )));
-        }
-        Ok(targets)
     }
 
-    fn not_found(&self, requested: &str) -> ApiError {
-        let aliases: Vec<&str> = self.config.aliases.keys().map(String::as_str).collect();
-        let providers: Vec<&str> = self.upstreams.keys().map(String::as_str).collect();
-        ApiError::ModelNotFound(format!(
-            "model \"{requested}\" does not exist: use an alias ({}) or provider/model with a configured provider ({})",
-            aliases.join(", "),
-            providers.join(", ")
-        ))
+    /// A plan whose every target is a configured model of the other kind (an embeddings alias
+    /// on the chat door) is a 400 too.
+    pub fn check_plan_kind(
+        &self,
+        requested: &str,
+        targets: &mut dyn Iterator<Item = &Target>,
+        kind: ModelKind,
+    ) -> Result<(), ApiError> {
+        let mut all_other = true;
+        for t in targets {
+            all_other &= self
+                .config
+                .models
+                .get(&t.model)
+                .is_some_and(|m| m.kind != kind);
+        }
+        if all_other {
+            let serves = match kind {
+                ModelKind::Chat => "chat",
+                ModelKind::Embedding => "embedding",
+            };
+            return Err(ApiError::bad_request(format!(
+                "\"{requested}\" has no {serves} model; use the endpoint its models serve"
+            )));
+        }
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::registry::Registry;
 use crate::routes;
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
@@ -14,9 +15,22 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+/// What a request pins when it starts: the config's providers and the active profile. Swapped
+/// whole by a reload or a profile activation; requests in flight keep the one they pinned.
+pub struct Live {
+    pub registry: Arc<Registry>,
+    pub profile: Arc<switchyard_policy::ProfileSnapshot>,
+}
+
 /// What every handler shares.
 pub struct AppState {
-    pub registry: Arc<Registry>,
+    live: ArcSwap<Live>,
+    /// Previously active profiles (`name@version`), the last one on top, for rollback.
+    pub profile_history: std::sync::Mutex<Vec<String>>,
+    /// Circuit breakers per target.
+    pub breakers: Arc<crate::health::Breakers>,
+    /// The heavy-context pool.
+    pub heavy: crate::pools::HeavyPool,
     /// The one pooled upstream client.
     pub http: reqwest::Client,
     /// Where this node's evidence goes.
@@ -27,6 +41,52 @@ pub struct AppState {
     pub artifacts: Option<crate::artifacts::ArtifactSink>,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl AppState {
+    /// The state for `config`, with its active profile live.
+    pub fn new(
+        config: crate::config::Config,
+        http: reqwest::Client,
+        events: switchyard_evidence::EventLog,
+        store: Arc<dyn switchyard_evidence::Store>,
+        metrics: metrics_exporter_prometheus::PrometheusHandle,
+    ) -> Result<Arc<Self>, String> {
+        let profile = config.routing.active_snapshot().ok_or_else(|| {
+            format!(
+                "the active profile {:?} is not defined",
+                config.routing.active
+            )
+        })?;
+        let artifacts = crate::artifacts::ArtifactSink::new(&config, store.clone(), events.clone());
+        let breakers = crate::health::Breakers::new(config.routing.breaker);
+        let heavy = crate::pools::HeavyPool::new(
+            config.limits.heavy_concurrency,
+            config.limits.heavy_queue,
+        );
+        let registry = Arc::new(Registry::build(Arc::new(config)));
+        Ok(Arc::new(AppState {
+            live: ArcSwap::from_pointee(Live { registry, profile }),
+            profile_history: std::sync::Mutex::new(Vec::new()),
+            breakers,
+            heavy,
+            http,
+            events,
+            store,
+            artifacts,
+            metrics,
+        }))
+    }
+
+    /// The registry and profile a request starting now pins.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.load_full()
+    }
+
+    /// Makes `live` what requests starting from now pin.
+    pub fn swap(&self, live: Live) {
+        self.live.store(Arc::new(live));
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -62,7 +122,7 @@ async fn metrics(axum::extract::State(state): axum::extract::State<Arc<AppState>
 
 /// The router with every endpoint and edge layer.
 pub fn router(state: Arc<AppState>) -> Router {
-    let limit = state.registry.config.limits.max_body_bytes;
+    let limit = state.live().registry.config.limits.max_body_bytes;
     Router::new()
         .route("/v1/chat/completions", post(routes::chat::completions))
         .route("/v1/messages", post(routes::messages::messages))

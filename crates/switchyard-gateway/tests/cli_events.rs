@@ -96,16 +96,16 @@ async fn serve_then_verify_then_detect_tampering() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let table = report(&["--slo", "default:success_rate=99%"]);
+    let table = report(&["--slo", "standard:success_rate=99%"]);
     assert!(table.contains("mock/fast"), "{table}");
     let json = report(&["--json", "--since", "1h"]);
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed["classes"][0]["class"], "default", "{json}");
+    assert_eq!(parsed["classes"][0]["class"], "standard", "{json}");
     assert_eq!(parsed["classes"][0]["totals"]["requests"], 20, "{json}");
     let baseline = dir.join("baseline.json");
     std::fs::write(&baseline, &json).unwrap();
     let comparison = report(&["--baseline", baseline.to_str().unwrap()]);
-    assert!(comparison.contains("default"), "{comparison}");
+    assert!(comparison.contains("standard"), "{comparison}");
 
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
         .await

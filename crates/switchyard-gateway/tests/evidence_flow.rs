@@ -49,7 +49,12 @@ async fn a_served_request_is_recorded_step_by_step() {
         ["admission", "decision", "attempt", "attempt", "outcome"]
     );
     assert_eq!(steps[1].1["decision_id"], decision);
-    assert_eq!(steps[1].1["plan"].as_array().unwrap().len(), 2);
+    let plan = &steps[1].1["decision"]["plan"]["steps"];
+    assert_eq!(plan.as_array().unwrap().len(), 2, "{plan}");
+    assert_eq!(steps[1].1["route_class"], "standard");
+    assert_eq!(steps[1].1["profile"], "default@1");
+    let reasons = steps[1].1["decision"]["reasons"].as_array().unwrap();
+    assert!(reasons.iter().all(|r| r["included"] == true), "{reasons:?}");
     assert_eq!(steps[2].1["error_kind"], "Overloaded");
     assert_eq!(steps[3].1["ok"], true);
     let outcome = &steps[4].1;
@@ -223,10 +228,10 @@ async fn classification_happens_before_routing_and_only_raises_classes() {
         "{detectors:?}"
     );
     let decision = &steps[1].1;
+    let raised = &decision["raised_by_classification"];
     assert!(
-        decision["reasons"]
-            .to_string()
-            .contains("classification raised"),
+        raised["detectors"].to_string().contains("email")
+            && raised["classes"].to_string().contains("pii"),
         "{decision}"
     );
     assert!(

@@ -133,7 +133,11 @@ impl ModelTable {
     pub fn provider_regions(&self, provider: &str) -> Option<BTreeSet<&str>> {
         let mut found = false;
         let mut regions = BTreeSet::new();
-        for facts in self.models.values().filter(|f| f.target.provider == provider) {
+        for facts in self
+            .models
+            .values()
+            .filter(|f| f.target.provider == provider)
+        {
             found = true;
             regions.extend(facts.target.region.as_deref());
         }
@@ -205,7 +209,11 @@ mod tests {
         assert_eq!(table.facts("a/x").unwrap().context_window, 9);
         assert!(table.facts("b/").is_none());
         assert_eq!(
-            table.provider_regions("b").unwrap().into_iter().collect::<Vec<_>>(),
+            table
+                .provider_regions("b")
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
             ["us"]
         );
     }

@@ -24,7 +24,8 @@ pub fn complete(
     for (name, provider) in env_providers(env) {
         config.providers.entry(name).or_insert(provider);
     }
-    add_shipped_models(config, PRICES)
+    add_shipped_models(config, PRICES)?;
+    super::routing::compile(config)
 }
 
 fn endpoint(

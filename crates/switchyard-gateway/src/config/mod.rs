@@ -5,9 +5,11 @@
 
 mod defaults;
 mod raw;
+mod routing;
 mod validate;
 
 pub use defaults::{complete, embedded};
+pub use routing::Routing;
 pub use validate::validate;
 
 use std::collections::BTreeMap;
@@ -37,6 +39,8 @@ pub struct Config {
     pub detectors: std::sync::Arc<switchyard_policy::Detectors>,
     pub payloads: Payloads,
     pub retention: Retention,
+    /// Profiles as written, then (after [`complete`]) validated against the model table.
+    pub routing: Routing,
 }
 
 /// Payload logging: off by default; when on, prompts, completions and tool results are
@@ -92,6 +96,10 @@ pub struct Limits {
     pub attempt_timeout: Duration,
     /// Longest silence between two stream chunks.
     pub stream_idle_timeout: Duration,
+    /// Heavy-context requests running at once.
+    pub heavy_concurrency: usize,
+    /// Heavy-context requests waiting for a slot; past it they are refused (503).
+    pub heavy_queue: usize,
 }
 
 impl Default for Limits {
@@ -101,6 +109,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(300),
             attempt_timeout: Duration::from_secs(120),
             stream_idle_timeout: Duration::from_secs(60),
+            heavy_concurrency: 4,
+            heavy_queue: 16,
         }
     }
 }
@@ -124,6 +134,7 @@ pub struct ModelConfig {
     pub upstream: String,
     pub kind: ModelKind,
     pub context_window: Option<u64>,
+    pub size_rank: Option<u32>,
     pub price: Price,
 }
 

@@ -26,6 +26,13 @@ pub struct RawConfig {
     pub payloads: RawPayloads,
     #[serde(default)]
     pub retention: RawRetention,
+    /// Routing profiles, each `name@version`; several versions of one name may be listed.
+    #[serde(default)]
+    pub profiles: Vec<Spanned<switchyard_policy::Profile>>,
+    /// The profile active at start (`name@version`); the last listed when absent.
+    pub active_profile: Option<Spanned<String>>,
+    /// When a target's circuit opens and closes again.
+    pub breaker: Option<Spanned<switchyard_policy::BreakerConfig>>,
 }
 
 /// Whether prompts and completions are kept (redacted) as artifacts, and how they are sealed.
@@ -58,6 +65,10 @@ pub struct RawLimits {
     pub request_timeout_ms: Option<Spanned<u64>>,
     pub attempt_timeout_ms: Option<Spanned<u64>>,
     pub stream_idle_timeout_ms: Option<Spanned<u64>>,
+    /// Heavy-context requests run at most this many at once…
+    pub heavy_concurrency: Option<Spanned<u64>>,
+    /// …with at most this many waiting; more get 503 with Retry-After.
+    pub heavy_queue: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +95,8 @@ pub struct RawModel {
     /// `chat` (default) or `embedding`.
     pub kind: Option<Spanned<String>>,
     pub context_window: Option<u64>,
+    /// Relative size for "smallest acceptable model" fallback; from the output price when absent.
+    pub size_rank: Option<u32>,
     pub input_usd_per_mtok: Option<Spanned<f64>>,
     pub output_usd_per_mtok: Option<Spanned<f64>>,
     pub cached_input_usd_per_mtok: Option<Spanned<f64>>,

@@ -13,7 +13,7 @@ use switchyard_evidence::pricing::Price;
 use switchyard_providers::{Credentials, Endpoint, Family};
 use toml::Spanned;
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<ConfigError>,
@@ -61,6 +61,17 @@ impl Checker<'_> {
         }
         out.push_str(rest);
         Some(out)
+    }
+
+    fn positive_count(&mut self, v: &Option<Spanned<u64>>, key: &str, default: usize) -> usize {
+        match v {
+            None => default,
+            Some(n) if *n.get_ref() == 0 => {
+                self.error(n.span(), key, "must be at least 1");
+                default
+            }
+            Some(n) => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
+        }
     }
 
     fn positive_ms(&mut self, v: &Option<Spanned<u64>>, key: &str, default: Duration) -> Duration {
@@ -186,6 +197,18 @@ pub fn validate(
             "limits.stream_idle_timeout_ms",
             defaults.stream_idle_timeout,
         ),
+        heavy_concurrency: c.positive_count(
+            &raw.limits.heavy_concurrency,
+            "limits.heavy_concurrency",
+            defaults.heavy_concurrency,
+        ),
+        heavy_queue: raw
+            .limits
+            .heavy_queue
+            .as_ref()
+            .map_or(defaults.heavy_queue, |q| {
+                usize::try_from(*q.get_ref()).unwrap_or(usize::MAX)
+            }),
     };
 
     let mut providers = BTreeMap::new();
@@ -273,6 +296,7 @@ pub fn validate(
             None
         }
     };
+    let routing = super::routing::sources(&mut c.errors, file, text, &raw);
     let payloads = payloads(&mut c, &raw.payloads);
     let retention = retention(&mut c, &raw.retention);
     let (Some(detectors), true) = (detectors, c.errors.is_empty()) else {
@@ -290,6 +314,7 @@ pub fn validate(
         providers,
         models,
         aliases,
+        routing,
     })
 }
 
@@ -543,6 +568,7 @@ fn model(
             .unwrap_or_else(|| upstream.to_owned()),
         kind,
         context_window: m.context_window,
+        size_rank: m.size_rank,
         price: Price {
             input,
             output,

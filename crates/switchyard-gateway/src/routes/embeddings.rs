@@ -1,10 +1,11 @@
 //! `POST /v1/embeddings`: the OpenAI embeddings door, floats or base64.
 
+use super::pipeline::decide_and_run;
 use super::{body, failed, new_ctx, served};
-use crate::config::ModelKind;
 use crate::error::{ApiError, json_error};
 use crate::evidence;
 use crate::execute::{self, Operation, Output, RequestCtx};
+use crate::routing::Asked;
 use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use switchyard_policy::Classification;
+use switchyard_policy::{Classification, RequestSummary};
 use switchyard_protocol::openai::{
     self, EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
 };
@@ -48,10 +49,13 @@ async fn handle(
     let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
     ctx.requested_model.clone_from(&req.model);
+    let live = state.live();
     let declared = super::declared_classes(headers).map_err(early)?;
     let mut classes = declared;
+    let mut bytes = 0;
     for input in &req.input {
-        classes = classes.union(state.registry.config.detectors.classes_in(input));
+        bytes += input.len();
+        classes = classes.union(live.registry.config.detectors.classes_in(input));
     }
     let attribution = super::attribution(state, headers).map_err(early)?;
     evidence::admitted_embeddings(
@@ -63,25 +67,24 @@ async fn handle(
         &attribution,
     )
     .await;
-    let targets = state
-        .registry
-        .resolve(&req.model, ModelKind::Embedding)
-        .map_err(early)?;
     let classification = Classification {
         declared,
         classes,
         findings: Vec::new(),
     };
-    evidence::decided(&state.events, ctx, &targets, &classification).await;
-    let done = execute::run(
-        &state.registry,
-        &state.http,
+    let summary = RequestSummary::of_embeddings(&req.model, bytes);
+    let done = decide_and_run(
+        state,
+        &live,
         ctx,
-        &targets,
+        headers,
+        summary,
+        &classification,
+        &Asked::default(),
         Operation::Embed(&req),
     )
-    .await
-    .map_err(|f| (f.error, f.attempts))?;
+    .await?
+    .served;
     let Output::Embed(resp) = done.output else {
         return Err((
             ApiError::Internal("the executor answered embeddings with a chat".into()),

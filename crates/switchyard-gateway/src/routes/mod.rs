@@ -32,8 +32,11 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         request_id: new_id("req"),
         decision_id: new_id("dec"),
         started,
-        deadline: started + state.registry.config.limits.request_timeout,
+        deadline: started + state.live().registry.config.limits.request_timeout,
         requested_model: String::new(),
+        route_class: "none".into(),
+        profile: String::new(),
+        tenant: "local".into(),
     }
 }
 
@@ -75,7 +78,8 @@ pub fn attribution(
         return Err(bad("x-switchyard-metadata takes at most 16 keys".into()));
     }
     let policy = switchyard_policy::RedactionPolicy::default();
-    let detectors = &state.registry.config.detectors;
+    let live = state.live();
+    let detectors = &live.registry.config.detectors;
     parsed
         .into_iter()
         .map(|(key, value)| {
@@ -111,7 +115,7 @@ pub fn classify_chat(
     Ok(switchyard_policy::classify(
         req,
         declared,
-        &state.registry.config.detectors,
+        &state.live().registry.config.detectors,
     ))
 }
 
@@ -119,7 +123,7 @@ pub fn classify_chat(
 pub fn body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(state.registry.config.limits.max_body_bytes)
+            ApiError::PayloadTooLarge(state.live().registry.config.limits.max_body_bytes)
         } else {
             ApiError::bad_request(format!("the request body could not be read: {rejection}"))
         }
@@ -136,6 +140,10 @@ fn set(resp: &mut Response, name: &'static str, value: &str) {
 pub fn ids(mut resp: Response, ctx: &RequestCtx) -> Response {
     set(&mut resp, "x-switchyard-request-id", &ctx.request_id);
     set(&mut resp, "x-switchyard-decision-id", &ctx.decision_id);
+    if !ctx.profile.is_empty() {
+        set(&mut resp, "x-switchyard-route-class", &ctx.route_class);
+        set(&mut resp, "x-switchyard-profile", &ctx.profile);
+    }
     resp
 }
 
@@ -156,14 +164,20 @@ pub fn served(
         "x-switchyard-attempts",
         &attempts.len().to_string(),
     );
-    if let (Some(usage), Some(price)) = (usage, state.registry.price(target)) {
-        set(
-            &mut resp,
-            "x-switchyard-cost-usd",
-            &format!("{:.8}", price.cost(usage)),
-        );
+    if let (Some(usage), Some(price)) = (usage, state.live().registry.price(target)) {
+        let cost = price.cost(usage) + cancelled_cost(attempts);
+        set(&mut resp, "x-switchyard-cost-usd", &format!("{cost:.8}"));
     }
     ids(resp, ctx)
+}
+
+/// What the cancelled attempts (hedges that lost) may have cost, in USD.
+pub fn cancelled_cost(attempts: &[AttemptRecord]) -> f64 {
+    attempts
+        .iter()
+        .filter(|a| a.cancelled)
+        .map(|a| a.estimated_cost as f64 / 1_000_000.0)
+        .sum()
 }
 
 /// Records a failed request: its attempts and its outcome.
@@ -174,7 +188,9 @@ pub async fn record_failure(
     attempts: &[AttemptRecord],
 ) {
     evidence::attempted(&state.events, ctx, attempts).await;
-    evidence::ended(&state.events, ctx, Ending::failed(error, attempts.len())).await;
+    let mut ending = Ending::failed(error, attempts.len());
+    ending.extra_cost_usd = cancelled_cost(attempts);
+    evidence::ended(&state.events, ctx, ending).await;
 }
 
 /// Records a request answered in one piece.
@@ -191,7 +207,8 @@ pub async fn record_served(
         target: Some(target.clone()),
         attempts: attempts.len(),
         usage: Some(usage),
-        price: state.registry.price(target),
+        price: state.live().registry.price(target),
+        extra_cost_usd: cancelled_cost(attempts),
         ..Ending::default()
     };
     evidence::ended(&state.events, ctx, ending).await;
@@ -214,7 +231,8 @@ pub async fn stream_recorder(
             status: 200,
             target: Some(target.clone()),
             attempts: attempts.len(),
-            price: state.registry.price(target),
+            price: state.live().registry.price(target),
+            extra_cost_usd: cancelled_cost(attempts),
             ..Ending::default()
         },
     )

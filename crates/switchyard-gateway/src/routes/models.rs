@@ -10,9 +10,10 @@ use switchyard_protocol::openai::{ModelList, ModelObject};
 
 /// Aliases first, then every configured `provider/model`.
 pub async fn list(State(state): State<Arc<AppState>>) -> Json<ModelList> {
-    let config = &state.registry.config;
-    let aliases = config.aliases.keys().map(|alias| ModelObject {
-        id: alias.clone(),
+    let live = state.live();
+    let config = &live.registry.config;
+    let aliases = live.profile.alias_names().map(|alias| ModelObject {
+        id: alias.to_owned(),
         object: "model".into(),
         created: 0,
         owned_by: "switchyard".into(),
@@ -20,7 +21,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Json<ModelList> {
     let models = config
         .models
         .iter()
-        .filter(|(_, m)| state.registry.upstream(&m.provider).is_some())
+        .filter(|(_, m)| live.registry.upstream(&m.provider).is_some())
         .map(|(id, m)| ModelObject {
             id: id.clone(),
             object: "model".into(),
@@ -40,8 +41,9 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 /// The gateway can serve: at least one provider is usable.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let unavailable = state.registry.unavailable_providers();
-    let usable = state.registry.config.providers.len() - unavailable.len();
+    let live = state.live();
+    let unavailable = live.registry.unavailable_providers();
+    let usable = live.registry.config.providers.len() - unavailable.len();
     let body = serde_json::json!({
         "status": if usable > 0 { "ready" } else { "not ready" },
         "providers": usable,

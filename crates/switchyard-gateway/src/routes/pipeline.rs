@@ -1,15 +1,18 @@
-//! The chat pipeline both chat doors share: classify, resolve, decide, record, keep payloads,
-//! execute, and hand back either a whole answer or a stream with its recorder. Each door only
-//! parses its wire format before and renders its own after.
+//! The request pipeline the doors share: classify, decide (recording the decision or the
+//! refusal), take a heavy-context slot when the decision says so, keep payloads, execute, and
+//! hand back either a whole answer or a stream with its recorder. Each door only parses its
+//! wire format before and renders its own after.
 
 use super::{attribution, classify_chat, record_served, stream, stream_recorder};
 use crate::config::ModelKind;
 use crate::error::ApiError;
 use crate::evidence;
-use crate::execute::{self, AttemptRecord, Operation, Output, RequestCtx};
-use crate::server::AppState;
+use crate::execute::{self, AttemptRecord, Exec, Operation, Output, RequestCtx, Served};
+use crate::pools::Slot;
+use crate::routing::{self, Asked, NotDecided};
+use crate::server::{AppState, Live};
 use axum::http::HeaderMap;
-use switchyard_policy::Target;
+use switchyard_policy::{Classification, Decision, RequestSummary, Target};
 use switchyard_protocol::{ChatRequest, ChatResponse, StreamEvent};
 use switchyard_providers::EventStream;
 
@@ -30,23 +33,98 @@ pub struct Chat {
     pub attempts: Vec<AttemptRecord>,
 }
 
-/// Runs a parsed chat request through admission, classification, routing and execution.
+fn early(e: ApiError) -> Failure {
+    (e, Vec::new())
+}
+
+/// A request routed and run: what served it, and the heavy-context slot to hold until the
+/// answer is complete.
+pub struct Done {
+    pub served: Served,
+    pub slot: Option<Slot>,
+}
+
+/// Decides, records the decision, waits for a heavy-context slot if the decision asks for
+/// one, and runs the plan. Shared by the chat and embeddings doors.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide_and_run(
+    state: &AppState,
+    live: &Live,
+    ctx: &mut RequestCtx,
+    headers: &HeaderMap,
+    summary: RequestSummary,
+    classification: &Classification,
+    asked: &Asked<'_>,
+    op: Operation<'_>,
+) -> Result<Done, Failure> {
+    let kind = match op {
+        Operation::Embed(_) => ModelKind::Embedding,
+        Operation::Chat(_) | Operation::Stream(_) => ModelKind::Chat,
+    };
+    live.registry
+        .check_kind(&summary.model, kind)
+        .map_err(early)?;
+    let input_tokens = summary.estimated_input_tokens;
+    let decided = routing::decide(
+        state,
+        live,
+        ctx,
+        headers,
+        summary,
+        classification.classes,
+        asked,
+    );
+    let decision: Decision = match decided {
+        Ok(d) => {
+            evidence::decided(&state.events, ctx, Ok(&d), classification).await;
+            d
+        }
+        Err(NotDecided::Refused(r)) => {
+            evidence::decided(&state.events, ctx, Err(&r), classification).await;
+            return Err(early(r.into()));
+        }
+        Err(e @ NotDecided::Malformed(_)) => return Err(early(e.into_error())),
+    };
+    live.registry
+        .check_plan_kind(
+            &decision.requested,
+            &mut decision.plan.targets().map(|c| &c.target),
+            kind,
+        )
+        .map_err(early)?;
+    let slot = if decision.heavy_queue {
+        Some(state.heavy.enter(ctx.deadline).await.map_err(early)?)
+    } else {
+        None
+    };
+    let exec = Exec {
+        registry: &live.registry,
+        http: &state.http,
+        breakers: &state.breakers,
+        ctx,
+        decision: &decision,
+        op,
+        profile: &live.profile,
+        input_tokens,
+    };
+    let served = execute::run(&exec)
+        .await
+        .map_err(|f| (f.error, f.attempts))?;
+    Ok(Done { served, slot })
+}
+
+/// Runs a parsed chat request through classification, routing and execution.
 pub async fn run_chat(
     state: &AppState,
     ctx: &mut RequestCtx,
     headers: &HeaderMap,
     req: &ChatRequest,
 ) -> Result<Chat, Failure> {
-    let early = |e: ApiError| (e, Vec::new());
+    let live = state.live();
     ctx.requested_model.clone_from(&req.model);
     let classification = classify_chat(state, headers, req).map_err(early)?;
     let attribution = attribution(state, headers).map_err(early)?;
     evidence::admitted_chat(&state.events, ctx, req, &classification, &attribution).await;
-    let targets = state
-        .registry
-        .resolve(&req.model, ModelKind::Chat)
-        .map_err(early)?;
-    evidence::decided(&state.events, ctx, &targets, &classification).await;
     if let Some(sink) = &state.artifacts {
         sink.admit().map_err(early)?;
         sink.keep_request(ctx, req).await;
@@ -56,33 +134,47 @@ pub async fn run_chat(
     } else {
         Operation::Chat(req)
     };
-    let done = execute::run(&state.registry, &state.http, ctx, &targets, op)
-        .await
-        .map_err(|f| (f.error, f.attempts))?;
-    let answer = match done.output {
+    let asked = Asked {
+        metadata_class: req.metadata.get("route_class").map(String::as_str),
+        ..Asked::default()
+    };
+    let summary = RequestSummary::of_chat(req);
+    let Done { served, slot } = decide_and_run(
+        state,
+        &live,
+        ctx,
+        headers,
+        summary,
+        &classification,
+        &asked,
+        op,
+    )
+    .await?;
+    let answer = match served.output {
         Output::Chat(resp) => {
-            record_served(state, ctx, &done.target, &done.attempts, resp.usage).await;
+            record_served(state, ctx, &served.target, &served.attempts, resp.usage).await;
             if let Some(sink) = &state.artifacts {
                 sink.keep_completion(ctx, &resp).await;
             }
             Answer::Whole(resp)
         }
         Output::Stream(first, rest) => {
-            let idle = state.registry.config.limits.stream_idle_timeout;
+            let idle = live.registry.config.limits.stream_idle_timeout;
             let rest = execute::with_idle_timeout(rest, idle);
-            let recorder = stream_recorder(state, ctx, &done.target, &done.attempts).await;
+            let mut recorder = stream_recorder(state, ctx, &served.target, &served.attempts).await;
+            recorder.hold(slot);
             Answer::Stream(first, rest, Box::new(recorder))
         }
         Output::Embed(_) => {
             return Err((
                 ApiError::Internal("the executor answered a chat with embeddings".into()),
-                done.attempts,
+                served.attempts,
             ));
         }
     };
     Ok(Chat {
         answer,
-        target: done.target,
-        attempts: done.attempts,
+        target: served.target,
+        attempts: served.attempts,
     })
 }

@@ -31,9 +31,9 @@ fn sse_response(body: impl Stream<Item = Bytes> + Send + 'static) -> Response {
 }
 
 /// The upstream error as a client sees it mid-stream.
-fn upstream_error(provider_error: ProviderError) -> ApiError {
+fn upstream_error(provider: &str, provider_error: ProviderError) -> ApiError {
     ApiError::Upstream {
-        provider: "upstream".into(),
+        provider: provider.to_owned(),
         error: provider_error,
     }
 }
@@ -48,6 +48,8 @@ pub struct Recorder {
     ending: Option<Ending>,
     usage: Option<Usage>,
     first_content: Option<Instant>,
+    /// The heavy-context slot the request holds until its stream ends.
+    slot: Option<crate::pools::Slot>,
 }
 
 impl Recorder {
@@ -59,7 +61,22 @@ impl Recorder {
             ending: Some(ending),
             usage: None,
             first_content: None,
+            slot: None,
         }
+    }
+
+    /// Holds the request's heavy-context slot until the stream ends.
+    pub fn hold(&mut self, slot: Option<crate::pools::Slot>) {
+        self.slot = slot;
+    }
+
+    /// The provider serving the stream.
+    fn provider(&self) -> String {
+        self.ending
+            .as_ref()
+            .and_then(|e| e.target.as_ref())
+            .map(|t| t.provider.clone())
+            .unwrap_or_default()
     }
 
     fn saw(&mut self, event: &StreamEvent) {
@@ -75,6 +92,7 @@ impl Recorder {
     }
 
     fn finish(&mut self, error: Option<&ProviderError>, abandoned: bool) {
+        self.slot = None;
         let Some(mut ending) = self.ending.take() else {
             return;
         };
@@ -183,8 +201,9 @@ pub fn openai(
             .map(|chunk| sse::frame(None, &serde_json::to_string(chunk).unwrap_or_default()))
             .collect::<String>()
     };
-    let on_error = |e: ProviderError| {
-        let body = upstream_error(e).openai_body();
+    let provider = recorder.provider();
+    let on_error = move |e: ProviderError| {
+        let body = upstream_error(&provider, e).openai_body();
         sse::frame(None, &serde_json::to_string(&body).unwrap_or_default())
     };
     let on_end = || sse::DONE.to_owned();
@@ -221,8 +240,9 @@ pub fn anthropic(
         }
         out
     };
-    let on_error = |e: ProviderError| {
-        let body = upstream_error(e).anthropic_body();
+    let provider = recorder.provider();
+    let on_error = move |e: ProviderError| {
+        let body = upstream_error(&provider, e).anthropic_body();
         sse::frame(
             Some("error"),
             &serde_json::to_string(&body).unwrap_or_default(),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use switchyard_evidence::{EventLog, Store};
-use switchyard_gateway::{config, registry::Registry, server};
+use switchyard_gateway::{config, server};
 use switchyard_mock::{Mock, MockConfig, Scenario};
 
 pub const KEY: &str = "test-key";
@@ -83,20 +83,14 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
         .unwrap();
     let node = config.node.clone();
     let (events, _writer) = EventLog::start(store.clone(), &node, 4096).await.unwrap();
-    let config_snapshot = config.clone();
-    let registry = Arc::new(Registry::build(Arc::new(config)));
-    let state = Arc::new(server::AppState {
-        registry,
-        http: switchyard_providers::http::client().unwrap(),
-        events: events.clone(),
-        store: store.clone(),
-        artifacts: switchyard_gateway::artifacts::ArtifactSink::new(
-            &config_snapshot,
-            store.clone(),
-            events.clone(),
-        ),
-        metrics: switchyard_evidence::telemetry::install().unwrap(),
-    });
+    let state = server::AppState::new(
+        config,
+        switchyard_providers::http::client().unwrap(),
+        events.clone(),
+        store.clone(),
+        switchyard_evidence::telemetry::install().unwrap(),
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server::router(state)).await });

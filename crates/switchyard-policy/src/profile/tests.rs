@@ -285,7 +285,8 @@ fn undeclared_requests_get_the_alias_then_profile_then_standard_class() {
     assert_eq!(s.default_class("openai/gpt-4o").name, "reasoning-heavy");
 
     p.default_class = Some("warp".into());
-    p.alias_classes.insert("nope".into(), "latency-critical".into());
+    p.alias_classes
+        .insert("nope".into(), "latency-critical".into());
     let errs = p.validate(&models()).unwrap_err().0;
     assert!(has(&errs, "default_class", "unknown route class \"warp\""));
     assert!(has(&errs, "alias_classes.nope", "unknown alias"));

@@ -1,0 +1,124 @@
+//! From a classified request to its `Decision`: reads the route class (`x-switchyard-class`,
+//! then `metadata.route_class`, then the tenant's key default, then the alias's or profile's
+//! default) and the region (`x-switchyard-region`), gathers breaker health and the clock, and
+//! calls the pure `decide`. The request's context learns its class, profile and deadline.
+
+use crate::error::ApiError;
+use crate::execute::RequestCtx;
+use crate::health::now_ms;
+use crate::server::{AppState, Live};
+use axum::http::HeaderMap;
+use std::time::Duration;
+use switchyard_policy::{
+    BudgetState, DataClasses, Decision, DecisionInput, Refusal, RequestSummary, RouteClassError,
+};
+
+/// What the client asked of routing besides the model.
+#[derive(Debug, Default)]
+pub struct Asked<'a> {
+    /// `metadata.route_class` of the body.
+    pub metadata_class: Option<&'a str>,
+    /// The class the caller's key defaults to.
+    pub key_class: Option<&'a str>,
+    /// The region the caller's key is pinned to.
+    pub key_region: Option<&'a str>,
+}
+
+/// Why no decision was made: a malformed header (no refusal to record) or a policy refusal.
+pub enum NotDecided {
+    Malformed(ApiError),
+    Refused(Refusal),
+}
+
+impl NotDecided {
+    pub fn into_error(self) -> ApiError {
+        match self {
+            NotDecided::Malformed(e) => e,
+            NotDecided::Refused(r) => r.into(),
+        }
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.trim()).filter(|s| !s.is_empty()))
+            .map_err(|_| ApiError::BadRequest {
+                message: format!("{name} is not ASCII"),
+                param: Some(name.to_owned()),
+            }),
+    }
+}
+
+/// Decides where the request goes, under the profile `live` pins.
+pub fn decide(
+    state: &AppState,
+    live: &Live,
+    ctx: &mut RequestCtx,
+    headers: &HeaderMap,
+    request: RequestSummary,
+    data_classes: DataClasses,
+    asked: &Asked<'_>,
+) -> Result<Decision, NotDecided> {
+    let profile = &live.profile;
+    ctx.profile = profile.id();
+    let malformed = NotDecided::Malformed;
+    let class_header = header(headers, "x-switchyard-class").map_err(malformed)?;
+    let metadata = asked
+        .metadata_class
+        .map(|c| serde_json::json!({ "route_class": c }));
+    let declared = profile
+        .classes()
+        .from_request(class_header, metadata.as_ref())
+        .map_err(|e| {
+            let param = if class_header.is_some() {
+                "x-switchyard-class"
+            } else {
+                "metadata.route_class"
+            };
+            let message = match e {
+                RouteClassError::Unknown(u) => u.to_string(),
+                other => other.to_string(),
+            };
+            NotDecided::Malformed(ApiError::BadRequest {
+                message,
+                param: Some(param.into()),
+            })
+        })?;
+    let route_class = match (declared, asked.key_class) {
+        (Some(c), _) => c,
+        (None, Some(k)) => profile.classes().parse(k).map_err(|e| {
+            NotDecided::Malformed(ApiError::Internal(format!(
+                "the key's default class is not in profile {}: {e}",
+                profile.id()
+            )))
+        })?,
+        (None, None) => profile.default_class(&request.model).clone(),
+    };
+    ctx.route_class.clone_from(&route_class.name);
+    let region = header(headers, "x-switchyard-region").map_err(malformed)?;
+    if region.is_some_and(|r| r.len() > 64) {
+        return Err(NotDecided::Malformed(ApiError::BadRequest {
+            message: "x-switchyard-region is at most 64 characters".into(),
+            param: Some("x-switchyard-region".into()),
+        }));
+    }
+    let now = now_ms();
+    let input = DecisionInput {
+        request,
+        route_class,
+        data_classes,
+        request_region: region.map(str::to_owned),
+        key_region: asked.key_region.map(str::to_owned),
+        profile,
+        budget: BudgetState::default(),
+        health: state.breakers.snapshot(now),
+        now_ms: now,
+    };
+    let decision = switchyard_policy::decide(&input).map_err(NotDecided::Refused)?;
+    let budget = ctx.started + Duration::from_millis(decision.timeouts.total_ms);
+    ctx.deadline = ctx.deadline.min(budget);
+    Ok(decision)
+}
