@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub artifacts: Option<crate::artifacts::ArtifactSink>,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// API keys → principals, their rates, and the admin key.
+    pub admission: Arc<crate::admission::Admission>,
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -60,7 +62,9 @@ async fn metrics(axum::extract::State(state): axum::extract::State<Arc<AppState>
         .into_response()
 }
 
-/// The router with every endpoint and edge layer.
+/// The router with every endpoint and edge layer. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so admission sees the client's address
+/// (see [`peer`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.registry.config.limits.max_body_bytes;
     Router::new()
@@ -71,6 +75,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(routes::models::healthz))
         .route("/readyz", get(routes::models::readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/admin/keys",
+            post(crate::admin::create_key).get(crate::admin::list_keys),
+        )
+        .route("/admin/keys/{id}", delete(crate::admin::revoke_key))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -82,6 +91,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             header::PROXY_AUTHORIZATION,
         ]))
         .with_state(state)
+}
+
+/// The client's address, when the router is served with connect info; admission treats `None`
+/// as not loopback.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<std::net::SocketAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

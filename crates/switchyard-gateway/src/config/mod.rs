@@ -3,10 +3,12 @@
 //! whose keys are in the environment, the shipped price table). Validation collects every
 //! error with its file, line and key; a config that fails never replaces a running one.
 
+mod admin_key;
 mod defaults;
 mod raw;
 mod validate;
 
+pub use admin_key::AdminKey;
 pub use defaults::{complete, embedded};
 pub use validate::validate;
 
@@ -37,6 +39,9 @@ pub struct Config {
     pub detectors: std::sync::Arc<switchyard_policy::Detectors>,
     pub payloads: Payloads,
     pub retention: Retention,
+    /// The key that guards `/admin/*` (config `admin_key`, else env `SWITCHYARD_ADMIN_KEY`);
+    /// `None` leaves the admin API disabled.
+    pub admin_key: Option<AdminKey>,
 }
 
 /// Payload logging: off by default; when on, prompts, completions and tool results are
