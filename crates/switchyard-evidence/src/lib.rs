@@ -6,6 +6,7 @@
 
 pub mod artifact;
 pub mod event;
+pub mod keys;
 pub mod postgres;
 pub mod pricing;
 pub mod report;
@@ -16,5 +17,6 @@ pub mod verify;
 pub mod writer;
 
 pub use event::{Digest, Draft, Event, EventKind};
+pub use keys::KeyRecord;
 pub use store::{Position, Store, StoreError, open};
 pub use writer::{EventLog, Writer};

@@ -3,6 +3,7 @@
 
 use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
 use crate::event::{Digest, Event, EventKind};
+use crate::keys::KeyRecord;
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -69,6 +70,22 @@ pub trait Store: Send + Sync {
         after: Option<&Position>,
         limit: u32,
     ) -> Result<Vec<Event>, StoreError>;
+
+    /// Stores a new key (its hash, never its secret).
+    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
+
+    /// Every key, revoked ones included, of one tenant or of all, oldest first.
+    async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// The active key whose secret hashes to `hash`; `None` for unknown and revoked keys.
+    async fn find_key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Revokes the active key `id` at `now_ms` and returns it as revoked; `None` when there is
+    /// no such key or it was already revoked.
+    async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// How many keys are active (not revoked).
+    async fn count_active_keys(&self) -> Result<u64, StoreError>;
 }
 
 /// Where an event sits in the log read across streams: events sort by time, then stream, then
@@ -160,5 +177,31 @@ pub(crate) fn row_artifact(
         expires_ms,
         key_id,
         body,
+    })
+}
+
+/// Builds a key from a row's columns, refusing a policy that is not JSON.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn row_key(
+    id: String,
+    tenant: String,
+    name: Option<String>,
+    hash: String,
+    prefix: String,
+    created_ms: i64,
+    revoked_ms: Option<i64>,
+    policy: &str,
+) -> Result<KeyRecord, StoreError> {
+    let policy = serde_json::from_str(policy)
+        .map_err(|e| StoreError::Corrupt(format!("key {id}: policy is not JSON: {e}")))?;
+    Ok(KeyRecord {
+        id,
+        tenant,
+        name,
+        hash,
+        prefix,
+        created_ms,
+        revoked_ms,
+        policy,
     })
 }

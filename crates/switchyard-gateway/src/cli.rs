@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Manage tenants' API keys, directly in the store (the gateway may be stopped).
+    Keys {
+        #[command(subcommand)]
+        command: crate::admission::cli::KeysCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +133,10 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => check(file.or(cli.config).as_deref()),
         Command::Events { command } => runtime.block_on(events(cli.config.as_deref(), command)),
+        Command::Keys { command } => runtime.block_on(crate::admission::cli::run(
+            load_config(cli.config.as_deref()),
+            command,
+        )),
         Command::Retention {
             command: RetentionCommand::Run,
         } => runtime.block_on(retention(cli.config.as_deref())),
@@ -169,16 +178,19 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     if let Some(addr) = listen {
         config.listen = addr;
     }
-    if !config.listen.ip().is_loopback() {
-        return Err(format!(
-            "refusing to listen on {}: no API keys are configured, so only loopback clients may be served; listen on 127.0.0.1 or ::1",
-            config.listen
-        ));
-    }
     let http = switchyard_providers::http::client()?;
     let store = switchyard_evidence::open(&config.store)
         .await
         .map_err(|e| e.to_string())?;
+    // "Keys configured" = an admin key, or an active key in the store.
+    let active_keys = store.count_active_keys().await.map_err(|e| e.to_string())?;
+    let keyed = config.admin_key.is_some() || active_keys > 0;
+    if !keyed && !config.listen.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {}: no API keys are configured, so only loopback clients may be served; listen on 127.0.0.1 or ::1, or create a key (`switchyard keys create --tenant NAME`) or set SWITCHYARD_ADMIN_KEY",
+            config.listen
+        ));
+    }
     let (events, writer) =
         switchyard_evidence::EventLog::start(store.clone(), &config.node, 65_536)
             .await
@@ -196,9 +208,17 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    tracing::warn!(
-        "no API keys are configured: serving loopback clients only, with or without a bearer token"
-    );
+    if keyed {
+        tracing::info!(
+            active_keys,
+            admin_api = config.admin_key.is_some(),
+            "API keys are required on every request"
+        );
+    } else {
+        tracing::warn!(
+            "NO API KEYS ARE CONFIGURED: serving loopback clients only, with or without a bearer token; create a key with `switchyard keys create --tenant NAME` to require keys"
+        );
+    }
     let providers: Vec<&str> = config.providers.keys().map(String::as_str).collect();
     tracing::info!(
         listen = %local,
@@ -228,7 +248,8 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     });
     tracing::info!(profile = %live.profile.id(), "routing profile active");
     drop(live);
-    let served = axum::serve(listener, server::router(state))
+    let app = server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(server::shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"));

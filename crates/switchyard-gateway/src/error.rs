@@ -23,6 +23,15 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// A route that does not exist.
     NotFound(String),
+    /// No API key, or one the gateway does not know (or that was revoked).
+    Unauthorized(String),
+    /// The key may not do this; `code` names what was refused (`model_not_allowed`, …).
+    Forbidden { message: String, code: &'static str },
+    /// The key is over one of its rates; `retry_after` says when it may try again.
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
     /// The upstream failed; `provider` names who.
     Upstream {
         provider: String,
@@ -43,6 +52,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 400 with no parameter named.
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             message: message.into(),
@@ -55,6 +65,9 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::ModelNotFound(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Refused { status, .. } => {
@@ -87,6 +100,9 @@ impl ApiError {
             ApiError::ModelNotFound(_) => ("invalid_request_error", Some("model_not_found")),
             ApiError::NotFound(_) => ("invalid_request_error", Some("not_found")),
             ApiError::PayloadTooLarge(_) => ("invalid_request_error", Some("request_too_large")),
+            ApiError::Unauthorized(_) => ("invalid_request_error", Some("invalid_api_key")),
+            ApiError::Forbidden { code, .. } => ("permission_error", Some(code)),
+            ApiError::RateLimited { .. } => ("rate_limit_error", Some("rate_limit_exceeded")),
             ApiError::Internal(_) => ("server_error", None),
             ApiError::Unavailable(_) => ("service_unavailable", Some("evidence_unavailable")),
             ApiError::Refused { status, code, .. } => (
@@ -122,6 +138,10 @@ impl ApiError {
             ApiError::BadRequest { message, .. } => message.clone(),
             ApiError::ModelNotFound(m) => m.clone(),
             ApiError::NotFound(m) => m.clone(),
+            ApiError::Unauthorized(m) => m.clone(),
+            ApiError::Forbidden { message, .. } | ApiError::RateLimited { message, .. } => {
+                message.clone()
+            }
             ApiError::PayloadTooLarge(limit) => {
                 format!("request body is larger than the limit of {limit} bytes")
             }
@@ -143,6 +163,7 @@ impl ApiError {
         match self {
             ApiError::Upstream { error, .. } => error.retry_after,
             ApiError::Refused { retry_after, .. } => *retry_after,
+            ApiError::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }

@@ -34,8 +34,12 @@ pub struct RequestCtx {
     pub route_class: String,
     /// `name@version` of the profile its decision used (empty until decided).
     pub profile: String,
-    /// The tenant it was admitted for.
+    /// The tenant it was admitted for (`none` until admitted).
     pub tenant: String,
+    /// Who it was admitted as, and what their key allows.
+    pub principal: Option<std::sync::Arc<crate::admission::Principal>>,
+    /// Tokens charged to the key's rate at admission, settled with the real usage.
+    pub charged_tokens: u64,
 }
 
 /// One upstream attempt, as the evidence plane records it.

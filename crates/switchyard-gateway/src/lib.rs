@@ -2,6 +2,8 @@
 //! The only crate that wires the others together.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod admission;
 pub mod artifacts;
 pub mod cli;
 pub mod config;

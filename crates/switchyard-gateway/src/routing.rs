@@ -13,18 +13,15 @@ use switchyard_policy::{
     BudgetState, DataClasses, Decision, DecisionInput, Refusal, RequestSummary, RouteClassError,
 };
 
-/// What the client asked of routing besides the model.
+/// What the client asked of routing besides the model and headers.
 #[derive(Debug, Default)]
 pub struct Asked<'a> {
     /// `metadata.route_class` of the body.
     pub metadata_class: Option<&'a str>,
-    /// The class the caller's key defaults to.
-    pub key_class: Option<&'a str>,
-    /// The region the caller's key is pinned to.
-    pub key_region: Option<&'a str>,
 }
 
-/// Why no decision was made: a malformed header (no refusal to record) or a policy refusal.
+/// Why no decision was made: a malformed header or a key's limit (no refusal of the profile
+/// to record), or a policy refusal.
 pub enum NotDecided {
     Malformed(ApiError),
     Refused(Refusal),
@@ -87,7 +84,10 @@ pub fn decide(
                 param: Some(param.into()),
             })
         })?;
-    let route_class = match (declared, asked.key_class) {
+    let key = ctx.principal.clone();
+    let key = key.as_deref().map(|p| &p.policy);
+    let key_class = key.and_then(|k| k.default_class.as_deref());
+    let route_class = match (declared, key_class) {
         (Some(c), _) => c,
         (None, Some(k)) => profile.classes().parse(k).map_err(|e| {
             NotDecided::Malformed(ApiError::Internal(format!(
@@ -99,6 +99,10 @@ pub fn decide(
     };
     ctx.route_class.clone_from(&route_class.name);
     let region = header(headers, "x-switchyard-region").map_err(malformed)?;
+    if let Some(key) = key {
+        key.check_class(&route_class.name).map_err(malformed)?;
+        key.check_region(region).map_err(malformed)?;
+    }
     if region.is_some_and(|r| r.len() > 64) {
         return Err(NotDecided::Malformed(ApiError::BadRequest {
             message: "x-switchyard-region is at most 64 characters".into(),
@@ -111,7 +115,7 @@ pub fn decide(
         route_class,
         data_classes,
         request_region: region.map(str::to_owned),
-        key_region: asked.key_region.map(str::to_owned),
+        key_region: key.and_then(|k| k.region.clone()),
         profile,
         budget: BudgetState::default(),
         health: state.breakers.snapshot(now),

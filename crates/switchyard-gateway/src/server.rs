@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -41,6 +41,8 @@ pub struct AppState {
     pub artifacts: Option<crate::artifacts::ArtifactSink>,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// API keys → principals, their rates, and the admin key.
+    pub admission: Arc<crate::admission::Admission>,
 }
 
 impl AppState {
@@ -64,8 +66,14 @@ impl AppState {
             config.limits.heavy_concurrency,
             config.limits.heavy_queue,
         );
+        let admission = Arc::new(crate::admission::Admission::new(
+            store.clone(),
+            events.clone(),
+            config.admin_key.clone(),
+        ));
         let registry = Arc::new(Registry::build(Arc::new(config)));
         Ok(Arc::new(AppState {
+            admission,
             live: ArcSwap::from_pointee(Live { registry, profile }),
             profile_history: std::sync::Mutex::new(Vec::new()),
             breakers,
@@ -120,7 +128,9 @@ async fn metrics(axum::extract::State(state): axum::extract::State<Arc<AppState>
         .into_response()
 }
 
-/// The router with every endpoint and edge layer.
+/// The router with every endpoint and edge layer. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so admission sees the client's address
+/// (see [`peer`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.live().registry.config.limits.max_body_bytes;
     Router::new()
@@ -131,6 +141,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(routes::models::healthz))
         .route("/readyz", get(routes::models::readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/admin/keys",
+            post(crate::admin::create_key).get(crate::admin::list_keys),
+        )
+        .route("/admin/keys/{id}", delete(crate::admin::revoke_key))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
@@ -142,6 +157,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             header::PROXY_AUTHORIZATION,
         ]))
         .with_state(state)
+}
+
+/// The client's address, when the router is served with connect info; admission treats `None`
+/// as not loopback.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<std::net::SocketAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

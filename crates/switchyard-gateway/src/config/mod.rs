@@ -3,11 +3,13 @@
 //! whose keys are in the environment, the shipped price table). Validation collects every
 //! error with its file, line and key; a config that fails never replaces a running one.
 
+mod admin_key;
 mod defaults;
 mod raw;
 mod routing;
 mod validate;
 
+pub use admin_key::AdminKey;
 pub use defaults::{complete, embedded};
 pub use routing::Routing;
 pub use validate::validate;
@@ -41,6 +43,9 @@ pub struct Config {
     pub retention: Retention,
     /// Profiles as written, then (after [`complete`]) validated against the model table.
     pub routing: Routing,
+    /// The key that guards `/admin/*` (config `admin_key`, else env `SWITCHYARD_ADMIN_KEY`);
+    /// `None` leaves the admin API disabled.
+    pub admin_key: Option<AdminKey>,
 }
 
 /// Payload logging: off by default; when on, prompts, completions and tool results are

@@ -12,6 +12,8 @@ pub struct RawConfig {
     pub listen: Option<Spanned<String>>,
     pub store: Option<Spanned<String>>,
     pub node: Option<Spanned<String>>,
+    /// The key that guards `/admin/*`, usually `"${SWITCHYARD_ADMIN_KEY}"`.
+    pub admin_key: Option<Spanned<String>>,
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]

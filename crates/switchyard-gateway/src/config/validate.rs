@@ -17,11 +17,16 @@ pub(super) struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<ConfigError>,
-    env: &'a dyn Fn(&str) -> Option<String>,
+    pub(super) env: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.errors.push(ConfigError {
             file: self.file.to_owned(),
             line: line_of(self.text, span.start),
@@ -31,7 +36,7 @@ impl Checker<'_> {
     }
 
     /// Expands `${VAR}` and `${VAR:-default}` references.
-    fn expand(&mut self, value: &Spanned<String>, key: &str) -> Option<String> {
+    pub(super) fn expand(&mut self, value: &Spanned<String>, key: &str) -> Option<String> {
         let mut out = String::new();
         let mut rest = value.get_ref().as_str();
         while let Some(start) = rest.find("${") {
@@ -299,6 +304,7 @@ pub fn validate(
     let routing = super::routing::sources(&mut c.errors, file, text, &raw);
     let payloads = payloads(&mut c, &raw.payloads);
     let retention = retention(&mut c, &raw.retention);
+    let admin_key = super::admin_key::admin_key(&mut c, raw.admin_key.as_ref());
     let (Some(detectors), true) = (detectors, c.errors.is_empty()) else {
         return Err(ConfigErrors(c.errors));
     };
@@ -306,6 +312,7 @@ pub fn validate(
         detectors: std::sync::Arc::new(detectors),
         payloads,
         retention,
+        admin_key,
         source: None,
         listen,
         store,

@@ -22,10 +22,11 @@ use switchyard_protocol::openai::{
 pub async fn embeddings(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "embeddings");
-    match handle(&state, &mut ctx, &headers, raw).await {
+    match handle(&state, &mut ctx, &headers, &extensions, raw).await {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;
@@ -40,9 +41,13 @@ async fn handle(
     state: &AppState,
     ctx: &mut RequestCtx,
     headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
     let early = |e: ApiError| (e, Vec::new());
+    super::admit(state, ctx, headers, extensions)
+        .await
+        .map_err(early)?;
     let bytes = body(state, raw).map_err(early)?;
     let wire: EmbeddingRequest =
         serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
@@ -73,6 +78,14 @@ async fn handle(
         findings: Vec::new(),
     };
     let summary = RequestSummary::of_embeddings(&req.model, bytes);
+    super::key_allows(
+        state,
+        ctx,
+        &req.model,
+        classes,
+        summary.estimated_input_tokens,
+    )
+    .map_err(early)?;
     let done = decide_and_run(
         state,
         &live,

@@ -18,10 +18,11 @@ use switchyard_protocol::anthropic::{self, MessagesRequest};
 pub async fn messages(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "messages");
-    match handle(&state, &mut ctx, &headers, raw).await {
+    match handle(&state, &mut ctx, &headers, &extensions, raw).await {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;
@@ -34,9 +35,13 @@ async fn handle(
     state: &AppState,
     ctx: &mut RequestCtx,
     headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
     let early = |e: ApiError| (e, Vec::new());
+    super::admit(state, ctx, headers, extensions)
+        .await
+        .map_err(early)?;
     let bytes = body(state, raw).map_err(early)?;
     let wire: MessagesRequest =
         serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;

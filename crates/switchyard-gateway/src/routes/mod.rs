@@ -36,8 +36,45 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         requested_model: String::new(),
         route_class: "none".into(),
         profile: String::new(),
-        tenant: "local".into(),
+        tenant: "none".into(),
+        principal: None,
+        charged_tokens: 0,
     }
+}
+
+/// Admits the request (key → tenant, rates) before its body is read.
+pub async fn admit(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<(), ApiError> {
+    let principal = state
+        .admission
+        .admit(headers, crate::server::peer(extensions))
+        .await?;
+    ctx.tenant.clone_from(&principal.tenant);
+    ctx.principal = Some(std::sync::Arc::new(principal));
+    Ok(())
+}
+
+/// Checks what the caller's key allows of this request (model, data classes) and charges its
+/// estimated input tokens to the key's rate.
+pub fn key_allows(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    model: &str,
+    classes: DataClasses,
+    estimated_tokens: u64,
+) -> Result<(), ApiError> {
+    let Some(principal) = ctx.principal.clone() else {
+        return Ok(());
+    };
+    principal.policy.check_model(model)?;
+    principal.policy.check_data_classes(classes)?;
+    state.admission.charge_tokens(&principal, estimated_tokens);
+    ctx.charged_tokens = estimated_tokens;
+    Ok(())
 }
 
 /// The classes the client declared in `x-switchyard-data-class` (none when absent).
@@ -211,6 +248,12 @@ pub async fn record_served(
         extra_cost_usd: cancelled_cost(attempts),
         ..Ending::default()
     };
+    if let Some(principal) = &ctx.principal {
+        let used = usage.input_tokens + usage.output_tokens;
+        state
+            .admission
+            .settle_tokens(principal, ctx.charged_tokens, used);
+    }
     evidence::ended(&state.events, ctx, ending).await;
 }
 
@@ -224,6 +267,7 @@ pub async fn stream_recorder(
 ) -> stream::Recorder {
     evidence::attempted(&state.events, ctx, attempts).await;
     stream::Recorder::new(
+        state.admission.clone(),
         state.events.clone(),
         state.artifacts.clone(),
         ctx.clone(),

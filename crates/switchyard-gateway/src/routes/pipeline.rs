@@ -139,6 +139,14 @@ pub async fn run_chat(
         ..Asked::default()
     };
     let summary = RequestSummary::of_chat(req);
+    super::key_allows(
+        state,
+        ctx,
+        &req.model,
+        classification.classes,
+        summary.estimated_input_tokens,
+    )
+    .map_err(early)?;
     let Done { served, slot } = decide_and_run(
         state,
         &live,

@@ -41,6 +41,7 @@ fn upstream_error(provider: &str, provider_error: ProviderError) -> ApiError {
 /// Records a stream's outcome when it ends: cleanly, with an error, or because the client went
 /// away (the body is dropped before its end, which also cancels the upstream call).
 pub struct Recorder {
+    admission: std::sync::Arc<crate::admission::Admission>,
     log: EventLog,
     /// With payload logging on: where the completion goes, and what the stream delivered.
     completion: Option<(ArtifactSink, StreamAccumulator)>,
@@ -53,8 +54,15 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(log: EventLog, sink: Option<ArtifactSink>, ctx: RequestCtx, ending: Ending) -> Self {
+    pub fn new(
+        admission: std::sync::Arc<crate::admission::Admission>,
+        log: EventLog,
+        sink: Option<ArtifactSink>,
+        ctx: RequestCtx,
+        ending: Ending,
+    ) -> Self {
         Self {
+            admission,
             log,
             completion: sink.map(|s| (s, StreamAccumulator::default())),
             ctx,
@@ -97,6 +105,11 @@ impl Recorder {
             return;
         };
         ending.usage = self.usage;
+        if let (Some(principal), Some(usage)) = (&self.ctx.principal, &self.usage) {
+            let used = usage.input_tokens + usage.output_tokens;
+            self.admission
+                .settle_tokens(principal, self.ctx.charged_tokens, used);
+        }
         ending.ttft = self
             .first_content
             .map(|t| t.duration_since(self.ctx.started));

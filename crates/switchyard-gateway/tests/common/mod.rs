@@ -37,6 +37,9 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub events: EventLog,
     pub node: String,
+    pub admission: Arc<switchyard_gateway::admission::Admission>,
+    /// The SQLite file holding the store.
+    pub db: std::path::PathBuf,
 }
 
 impl Gateway {
@@ -91,14 +94,18 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
         switchyard_evidence::telemetry::install().unwrap(),
     )
     .unwrap();
+    let admission = state.admission.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, server::router(state)).await });
+    let app = server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
     Gateway {
         root,
         store,
         events,
         node,
+        admission,
+        db: dir.join("events.db"),
     }
 }
 
