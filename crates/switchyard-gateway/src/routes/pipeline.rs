@@ -136,7 +136,6 @@ pub async fn run_chat(
     };
     let asked = Asked {
         metadata_class: req.metadata.get("route_class").map(String::as_str),
-        ..Asked::default()
     };
     let summary = RequestSummary::of_chat(req);
     super::key_allows(
