@@ -30,6 +30,7 @@ pub struct Mock {
     pub config: MockConfig,
     clock: scenario::ErrorClock,
     hits: Hits,
+    waited: Hits,
 }
 
 impl Mock {
@@ -43,6 +44,12 @@ impl Mock {
     /// Requests seen per model id, for tests that assert what the upstream saw.
     pub fn hits(&self, model: &str) -> u64 {
         self.hits.get(model)
+    }
+
+    /// Requests per model whose caller stayed connected through the scripted latency: a call
+    /// the gateway cancelled (a lost hedge) is counted in `hits` but not here.
+    pub fn waited(&self, model: &str) -> u64 {
+        self.waited.get(model)
     }
 }
 

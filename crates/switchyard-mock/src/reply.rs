@@ -17,7 +17,7 @@ pub(crate) type ErrorFn = fn(StatusCode, &str) -> Response;
 pub(crate) struct Hits(Mutex<BTreeMap<String, u64>>);
 
 impl Hits {
-    fn record(&self, model: &str) {
+    pub(crate) fn record(&self, model: &str) {
         if let Ok(mut map) = self.0.lock() {
             *map.entry(model.to_owned()).or_insert(0) += 1;
         }
@@ -95,6 +95,9 @@ pub(crate) async fn prelude(
     if scenario.latency_ms > 0 {
         tokio::time::sleep(scenario.latency()).await;
     }
+    // Only requests whose caller waited out the latency get here: a cancelled call's handler
+    // is dropped during the sleep.
+    mock.waited.record(model);
     if let Some(status) = scenario.status {
         let rate = scenario.error_rate.unwrap_or(1.0);
         if mock.clock.should_fail(model, rate) {

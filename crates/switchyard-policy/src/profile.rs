@@ -216,10 +216,15 @@ impl ProfileSnapshot {
 
     /// The tree of `alias` for `class`: its own key, else its base class's, else `default`;
     /// with the key that matched.
+    /// The shipped `standard` class takes only its own key or `default`, never the
+    /// latency-critical tree it inherits its settings from.
     pub fn route(&self, alias: &str, class: &RouteClass) -> Option<(&str, &Route)> {
         let routes = self.aliases.get(alias)?;
-        [class.name.as_str(), class.base.as_str(), DEFAULT_ROUTE]
+        let base =
+            (class.name != crate::route_class::STANDARD_CLASS).then_some(class.base.as_str());
+        [Some(class.name.as_str()), base, Some(DEFAULT_ROUTE)]
             .into_iter()
+            .flatten()
             .find_map(|key| routes.get_key_value(key))
             .map(|(k, r)| (k.as_str(), r))
     }

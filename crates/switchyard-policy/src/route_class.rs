@@ -20,8 +20,9 @@ pub enum BaseClass {
 }
 
 /// The shipped class of requests that declare none: ordinary chat traffic. It inherits
-/// latency-critical (whose routes it uses when an alias has none for `standard`) with limits
-/// for long answers: 300 s in all, 120 s per attempt, one retry, no smallest-first fallback.
+/// latency-critical's settings (not its routes: an alias with no `standard` route uses its
+/// `default` one) with limits for long answers: 300 s in all, 120 s per attempt, one retry,
+/// no smallest-first fallback.
 pub const STANDARD_CLASS: &str = "standard";
 
 /// The settings of the shipped `standard` class.
