@@ -74,6 +74,20 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Routing profiles of a running gateway: list, activate name@version, roll back.
+    Profile {
+        /// The gateway's address (default: the config's listen address).
+        #[arg(long, global = true)]
+        url: Option<String>,
+        #[command(subcommand)]
+        command: crate::profiles::cli::ProfileCommand,
+    },
+    /// Ask a running gateway to reload its config file (as SIGHUP does).
+    Reload {
+        /// The gateway's address (default: the config's listen address).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Manage tenants' API keys, directly in the store (the gateway may be stopped).
     Keys {
         #[command(subcommand)]
@@ -133,6 +147,10 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => check(file.or(cli.config).as_deref()),
         Command::Events { command } => runtime.block_on(events(cli.config.as_deref(), command)),
+        Command::Profile { url, command } => admin_url(cli.config.as_deref(), url)
+            .and_then(|url| runtime.block_on(crate::profiles::cli::run(&url, command))),
+        Command::Reload { url } => admin_url(cli.config.as_deref(), url)
+            .and_then(|url| runtime.block_on(crate::profiles::cli::reload(&url))),
         Command::Keys { command } => runtime.block_on(crate::admission::cli::run(
             load_config(cli.config.as_deref()),
             command,
@@ -161,6 +179,14 @@ pub fn main() -> ExitCode {
             eprintln!("switchyard: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The running gateway's base URL: `--url`, else the config's listen address.
+fn admin_url(config: Option<&Path>, url: Option<String>) -> Result<String, String> {
+    match url {
+        Some(u) => Ok(u),
+        None => load_config(config).map(|c| format!("http://{}", c.listen)),
     }
 }
 
@@ -248,6 +274,11 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
     });
     tracing::info!(profile = %live.profile.id(), "routing profile active");
     drop(live);
+    // Hot reload on SIGHUP and on file change, when serving from a file.
+    let _watcher = match &config.source {
+        Some(path) => Some(crate::profiles::watch::spawn(&state, path.clone())?),
+        None => None,
+    };
     let app = server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(server::shutdown_signal())

@@ -14,6 +14,7 @@ pub mod health;
 pub mod ids;
 pub mod mock_provider;
 pub mod pools;
+pub mod profiles;
 pub mod registry;
 pub mod routes;
 pub mod routing;

@@ -146,6 +146,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(crate::admin::create_key).get(crate::admin::list_keys),
         )
         .route("/admin/keys/{id}", delete(crate::admin::revoke_key))
+        .route("/admin/profiles", get(crate::profiles::admin::list))
+        .route(
+            "/admin/profiles/activate",
+            post(crate::profiles::admin::activate),
+        )
+        .route(
+            "/admin/profiles/rollback",
+            post(crate::profiles::admin::rollback),
+        )
+        .route("/admin/reload", post(crate::profiles::admin::reload))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
