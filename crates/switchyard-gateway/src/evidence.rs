@@ -184,8 +184,21 @@ impl Ending {
 }
 
 /// Records the outcome.
-pub async fn ended(log: &EventLog, ctx: &RequestCtx, ending: Ending) {
-    log.record(conclude(ctx, ending)).await;
+/// Records the outcome. For a request whose class demands durable evidence
+/// (compliance-constrained) it returns only once the outcome, and so every earlier event of the
+/// chain, is committed, and says so when it could not be.
+pub async fn ended(
+    log: &EventLog,
+    ctx: &RequestCtx,
+    ending: Ending,
+) -> Result<(), switchyard_evidence::writer::NotRecorded> {
+    let draft = conclude(ctx, ending);
+    if ctx.durable {
+        log.record_durable(draft).await.map(drop)
+    } else {
+        log.record(draft).await;
+        Ok(())
+    }
 }
 
 /// Publishes a request's metrics and returns its outcome event; also used from `Drop`, where

@@ -40,6 +40,8 @@ pub struct RequestCtx {
     pub principal: Option<std::sync::Arc<crate::admission::Principal>>,
     /// Tokens charged to the key's rate at admission, settled with the real usage.
     pub charged_tokens: u64,
+    /// Its class demands durable evidence: the answer waits until its outcome is committed.
+    pub durable: bool,
 }
 
 /// One upstream attempt, as the evidence plane records it.

@@ -104,7 +104,10 @@ async fn handle(
             done.attempts,
         ));
     };
-    super::record_served(state, ctx, &done.target, &done.attempts, resp.usage).await;
+    if let Err(e) = super::record_served(state, ctx, &done.target, &done.attempts, resp.usage).await
+    {
+        return Err((e, done.attempts));
+    }
     let body = EmbeddingResponse {
         object: "list".into(),
         data: resp

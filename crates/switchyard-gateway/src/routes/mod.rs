@@ -39,6 +39,7 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         tenant: "none".into(),
         principal: None,
         charged_tokens: 0,
+        durable: false,
     }
 }
 
@@ -227,17 +228,20 @@ pub async fn record_failure(
     evidence::attempted(&state.events, ctx, attempts).await;
     let mut ending = Ending::failed(error, attempts.len());
     ending.extra_cost_usd = cancelled_cost(attempts);
-    evidence::ended(&state.events, ctx, ending).await;
+    if let Err(e) = evidence::ended(&state.events, ctx, ending).await {
+        tracing::error!(request_id = %ctx.request_id, error = %e, "a failed request's outcome was not committed");
+    }
 }
 
-/// Records a request answered in one piece.
+/// Records a request answered in one piece. When its class demands durable evidence and the
+/// outcome could not be committed, the answer must be withheld: that is the error returned.
 pub async fn record_served(
     state: &AppState,
     ctx: &RequestCtx,
     target: &Target,
     attempts: &[AttemptRecord],
     usage: Usage,
-) {
+) -> Result<(), ApiError> {
     evidence::attempted(&state.events, ctx, attempts).await;
     let ending = Ending {
         status: 200,
@@ -254,7 +258,13 @@ pub async fn record_served(
             .admission
             .settle_tokens(principal, ctx.charged_tokens, used);
     }
-    evidence::ended(&state.events, ctx, ending).await;
+    evidence::ended(&state.events, ctx, ending)
+        .await
+        .map_err(|e| {
+            ApiError::Unavailable(format!(
+                "the answer is ready but its evidence could not be committed ({e}); compliance-constrained answers are withheld"
+            ))
+        })
 }
 
 /// The recorder a stream carries to its end: attempts are recorded now, the outcome when the

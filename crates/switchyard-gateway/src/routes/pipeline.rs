@@ -12,7 +12,7 @@ use crate::pools::Slot;
 use crate::routing::{self, Asked, NotDecided};
 use crate::server::{AppState, Live};
 use axum::http::HeaderMap;
-use switchyard_policy::{Classification, Decision, RequestSummary, Target};
+use switchyard_policy::{BaseClass, Classification, Decision, RequestSummary, Target};
 use switchyard_protocol::{ChatRequest, ChatResponse, StreamEvent};
 use switchyard_providers::EventStream;
 
@@ -75,6 +75,18 @@ pub async fn decide_and_run(
         asked,
     );
     let decision: Decision = match decided {
+        Ok(d) if d.route_class.base == BaseClass::ComplianceConstrained => {
+            // Compliance traffic waits for its evidence, and is refused while it cannot be kept.
+            ctx.durable = true;
+            if !state.events.healthy() {
+                evidence::decided(&state.events, ctx, Ok(&d), classification).await;
+                return Err(early(ApiError::Unavailable(
+                    "the evidence log cannot be written right now; compliance-constrained requests are refused until it recovers".into(),
+                )));
+            }
+            evidence::decided(&state.events, ctx, Ok(&d), classification).await;
+            d
+        }
         Ok(d) => {
             evidence::decided(&state.events, ctx, Ok(&d), classification).await;
             d
@@ -159,7 +171,11 @@ pub async fn run_chat(
     .await?;
     let answer = match served.output {
         Output::Chat(resp) => {
-            record_served(state, ctx, &served.target, &served.attempts, resp.usage).await;
+            if let Err(e) =
+                record_served(state, ctx, &served.target, &served.attempts, resp.usage).await
+            {
+                return Err((e, served.attempts));
+            }
             if let Some(sink) = &state.artifacts {
                 sink.keep_completion(ctx, &resp).await;
             }

@@ -99,11 +99,17 @@ impl Recorder {
         }
     }
 
-    fn finish(&mut self, error: Option<&ProviderError>, abandoned: bool) {
+    /// The outcome event and the completion to keep, taken once.
+    fn conclude(
+        &mut self,
+        error: Option<&ProviderError>,
+        abandoned: bool,
+    ) -> Option<(
+        switchyard_evidence::Draft,
+        Option<(ArtifactSink, StreamAccumulator)>,
+    )> {
         self.slot = None;
-        let Some(mut ending) = self.ending.take() else {
-            return;
-        };
+        let mut ending = self.ending.take()?;
         ending.usage = self.usage;
         if let (Some(principal), Some(usage)) = (&self.ctx.principal, &self.usage) {
             let used = usage.input_tokens + usage.output_tokens;
@@ -115,9 +121,14 @@ impl Recorder {
             .map(|t| t.duration_since(self.ctx.started));
         ending.error = error.map(|e| e.kind);
         ending.abandoned = abandoned;
-        let draft = conclude(&self.ctx, ending);
+        Some((conclude(&self.ctx, ending), self.completion.take()))
+    }
+
+    fn finish(&mut self, error: Option<&ProviderError>, abandoned: bool) {
+        let Some((draft, completion)) = self.conclude(error, abandoned) else {
+            return;
+        };
         let log = self.log.clone();
-        let completion = self.completion.take();
         let ctx = self.ctx.clone();
         // Drop cannot await: queue the records on the runtime.
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -128,6 +139,26 @@ impl Recorder {
                 log.record(draft).await;
             });
         }
+    }
+
+    /// Records a clean end and, for a request that demands durable evidence, waits until the
+    /// outcome is committed: the stream's end marker is only sent after that.
+    async fn finish_clean(&mut self) -> Result<(), ApiError> {
+        if !self.ctx.durable {
+            self.finish(None, false);
+            return Ok(());
+        }
+        let Some((draft, completion)) = self.conclude(None, false) else {
+            return Ok(());
+        };
+        if let Some((sink, acc)) = completion {
+            sink.keep_completion(&self.ctx, &acc.finish()).await;
+        }
+        self.log.record_durable(draft).await.map(drop).map_err(|e| {
+            ApiError::Unavailable(format!(
+                "the answer is complete but its evidence could not be committed ({e}); compliance-constrained answers are withheld"
+            ))
+        })
     }
 }
 
@@ -150,7 +181,7 @@ fn frames<E, F, G>(
 ) -> impl Stream<Item = Bytes> + Send
 where
     E: FnMut(&StreamEvent) -> String + Send + 'static,
-    F: Fn(ProviderError) -> String + Send + 'static,
+    F: Fn(ApiError) -> String + Send + 'static,
     G: FnOnce() -> String + Send + 'static,
 {
     struct Walk<E, F, G> {
@@ -184,12 +215,15 @@ where
                 tracing::warn!(kind = e.kind.as_str(), "stream failed after it started");
                 w.finished = true;
                 w.recorder.finish(Some(&e), false);
-                (w.on_error)(e)
+                let provider = w.recorder.provider();
+                (w.on_error)(upstream_error(&provider, e))
             }
             None => {
                 w.finished = true;
-                w.recorder.finish(None, false);
-                w.on_end.take()?()
+                match w.recorder.finish_clean().await {
+                    Ok(()) => w.on_end.take()?(),
+                    Err(e) => (w.on_error)(e),
+                }
             }
         };
         Some((Bytes::from(text), w))
@@ -214,9 +248,8 @@ pub fn openai(
             .map(|chunk| sse::frame(None, &serde_json::to_string(chunk).unwrap_or_default()))
             .collect::<String>()
     };
-    let provider = recorder.provider();
-    let on_error = move |e: ProviderError| {
-        let body = upstream_error(&provider, e).openai_body();
+    let on_error = |e: ApiError| {
+        let body = e.openai_body();
         sse::frame(None, &serde_json::to_string(&body).unwrap_or_default())
     };
     let on_end = || sse::DONE.to_owned();
@@ -253,9 +286,8 @@ pub fn anthropic(
         }
         out
     };
-    let provider = recorder.provider();
-    let on_error = move |e: ProviderError| {
-        let body = upstream_error(&provider, e).anthropic_body();
+    let on_error = |e: ApiError| {
+        let body = e.anthropic_body();
         sse::frame(
             Some("error"),
             &serde_json::to_string(&body).unwrap_or_default(),
