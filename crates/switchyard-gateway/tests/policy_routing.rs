@@ -57,6 +57,10 @@ attempt_timeout_ms = 800
 inherits = "reasoning-heavy"
 hedge = { mode = "off" }
 
+[profiles.classes.scrubbed]
+inherits = "latency-critical"
+redact_upstream = ["pii"]
+
 [profiles.aliases.smart.default]
 nodes = [{ try = "us/us-main" }]
 
@@ -366,4 +370,20 @@ async fn the_heavy_pool_saturating_does_not_slow_latency_critical_traffic() {
         }
     }
     assert_eq!((ok, refused), (4, 2));
+}
+
+#[tokio::test]
+async fn a_class_can_redact_data_classes_before_they_go_upstream() {
+    let (up, gw) = setup("").await;
+    let (status, body, _) = ask(&gw, "fast", &[("x-switchyard-class", "scrubbed")], PII).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !up.mock.saw("ann.lee@example.com"),
+        "the e-mail address reached the upstream"
+    );
+    assert!(up.mock.saw("Please draft a reply to"));
+    // Without the class the request goes as written.
+    let (status, _, _) = ask(&gw, "fast", &[], PII).await;
+    assert_eq!(status, 200);
+    assert!(up.mock.saw("ann.lee@example.com"));
 }

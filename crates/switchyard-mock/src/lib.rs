@@ -31,6 +31,8 @@ pub struct Mock {
     clock: scenario::ErrorClock,
     hits: Hits,
     waited: Hits,
+    /// The last request bodies received on the OpenAI-format routes, newest last.
+    bodies: std::sync::Mutex<std::collections::VecDeque<String>>,
 }
 
 impl Mock {
@@ -44,6 +46,24 @@ impl Mock {
     /// Requests seen per model id, for tests that assert what the upstream saw.
     pub fn hits(&self, model: &str) -> u64 {
         self.hits.get(model)
+    }
+
+    /// Keeps a request body for [`Mock::saw`] (the last 256).
+    pub(crate) fn keep_body(&self, body: &[u8]) {
+        if let Ok(mut bodies) = self.bodies.lock() {
+            if bodies.len() == 256 {
+                bodies.pop_front();
+            }
+            bodies.push_back(String::from_utf8_lossy(body).into_owned());
+        }
+    }
+
+    /// Whether any recent OpenAI-format request body contained `needle`: what the upstream saw.
+    pub fn saw(&self, needle: &str) -> bool {
+        self.bodies
+            .lock()
+            .map(|b| b.iter().any(|body| body.contains(needle)))
+            .unwrap_or(false)
     }
 
     /// Requests per model whose caller stayed connected through the scripted latency: a call

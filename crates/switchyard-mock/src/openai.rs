@@ -83,6 +83,7 @@ pub(crate) async fn chat(
     if let Err(resp) = authorize(&mock, &headers, false) {
         return resp;
     }
+    mock.keep_body(&body);
     answer_chat(&mock, None, &headers, query.as_deref(), &body).await
 }
 

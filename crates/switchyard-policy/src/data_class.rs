@@ -125,6 +125,12 @@ impl DataClasses {
         DataClasses(self.0 | other.0)
     }
 
+    /// The classes in both sets.
+    #[must_use]
+    pub fn intersection(self, other: DataClasses) -> Self {
+        DataClasses(self.0 & other.0)
+    }
+
     /// The classes in `self` that are not in `other`.
     #[must_use]
     pub fn difference(self, other: DataClasses) -> Self {

@@ -178,6 +178,7 @@ pub fn decide(input: &DecisionInput<'_>) -> Result<Decision, Refusal> {
         cost_cap,
         backoff: settings.backoff,
         heavy_queue,
+        redact_upstream: settings.redact_upstream.intersection(input.data_classes),
         reasons,
         notes,
         input_digest,

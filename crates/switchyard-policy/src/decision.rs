@@ -246,6 +246,9 @@ pub struct Decision {
     pub backoff: Backoff,
     /// Runs in the heavy-context pool.
     pub heavy_queue: bool,
+    /// Data classes to redact from the request before it goes upstream: the class's setting,
+    /// narrowed to the classes the request holds.
+    pub redact_upstream: DataClasses,
     /// One reason per candidate target, included or excluded, in tree order.
     pub reasons: Vec<Reason>,
     /// Choices that concern the whole request (region source, flattened races, ordering).

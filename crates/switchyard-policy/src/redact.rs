@@ -78,6 +78,11 @@ impl RedactionPolicy {
         }
     }
 
+    /// A policy that redacts exactly `classes`.
+    pub fn only(classes: DataClasses) -> Self {
+        RedactionPolicy { redact: classes }
+    }
+
     /// A policy that redacts every class.
     pub fn redact_all() -> Self {
         RedactionPolicy {

@@ -1,6 +1,7 @@
 //! Route classes: the three built-in classes, named custom classes that inherit one of them,
 //! their settings with shipped defaults, and parsing from a request. Pure values, never I/O.
 
+use crate::DataClasses;
 use crate::backoff::Backoff;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -76,6 +77,7 @@ impl BaseClass {
                 heavy_queue: false,
                 smallest_fallback: true,
                 heavy_above_tokens: None,
+                redact_upstream: DataClasses::EMPTY,
                 backoff: Backoff {
                     base_ms: 50,
                     cap_ms: 200,
@@ -94,6 +96,7 @@ impl BaseClass {
                 heavy_queue: true,
                 smallest_fallback: false,
                 heavy_above_tokens: None,
+                redact_upstream: DataClasses::EMPTY,
                 backoff: Backoff {
                     base_ms: 500,
                     cap_ms: 8_000,
@@ -112,6 +115,7 @@ impl BaseClass {
                 heavy_queue: false,
                 smallest_fallback: false,
                 heavy_above_tokens: Some(64_000),
+                redact_upstream: DataClasses::EMPTY,
                 backoff: Backoff {
                     base_ms: 200,
                     cap_ms: 2_000,
@@ -183,6 +187,10 @@ pub struct ClassSettings {
     pub smallest_fallback: bool,
     /// Requests estimated above this many input tokens also run in the heavy-context pool.
     pub heavy_above_tokens: Option<u64>,
+    /// Data classes redacted from the request before it goes upstream (the placeholders
+    /// name the class); empty sends the request as the client wrote it.
+    #[serde(default)]
+    pub redact_upstream: DataClasses,
     /// Wait between retries.
     pub backoff: Backoff,
 }
@@ -218,6 +226,8 @@ pub struct ClassOverrides {
     pub smallest_fallback: Option<bool>,
     /// Overrides [`ClassSettings::heavy_above_tokens`].
     pub heavy_above_tokens: Option<u64>,
+    /// Overrides [`ClassSettings::redact_upstream`].
+    pub redact_upstream: Option<DataClasses>,
     /// Overrides [`ClassSettings::backoff`].
     pub backoff: Option<Backoff>,
 }
@@ -240,6 +250,7 @@ impl ClassOverrides {
             heavy_queue: self.heavy_queue.unwrap_or(base.heavy_queue),
             smallest_fallback: self.smallest_fallback.unwrap_or(base.smallest_fallback),
             heavy_above_tokens: self.heavy_above_tokens.or(base.heavy_above_tokens),
+            redact_upstream: self.redact_upstream.unwrap_or(base.redact_upstream),
             backoff: self.backoff.unwrap_or(base.backoff),
         }
     }

@@ -104,6 +104,20 @@ pub async fn decide_and_run(
             kind,
         )
         .map_err(early)?;
+    // The class may demand that some data classes never reach the provider.
+    let redacted;
+    let op = match op {
+        Operation::Chat(req) | Operation::Stream(req) if !decision.redact_upstream.is_empty() => {
+            let policy = switchyard_policy::RedactionPolicy::only(decision.redact_upstream);
+            redacted =
+                switchyard_policy::redact_request(req, &live.registry.config.detectors, &policy);
+            match op {
+                Operation::Stream(_) => Operation::Stream(&redacted),
+                _ => Operation::Chat(&redacted),
+            }
+        }
+        op => op,
+    };
     let slot = if decision.heavy_queue {
         Some(state.heavy.enter(ctx.deadline).await.map_err(early)?)
     } else {
