@@ -30,7 +30,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=1,
                    help="alternate the targets this many times; the median run is kept")
     p.add_argument("--soak-seconds", type=float, help="length of the soak (default 600)")
-    p.add_argument("--only", default="1,2,4,5", help="scenarios to run, e.g. 1,2")
+    p.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,2")
     args = p.parse_args(argv)
     quick = args.quick
     args.seconds = args.seconds or (2.0 if quick else 10.0)
@@ -82,6 +82,8 @@ def main(argv) -> int:
         cfg.log("mock, floor proxy and gateway answer; measuring")
         if "1" in cfg.only:
             results["non_streaming"] = scenarios.non_streaming(servers, loads, bodies, cfg)
+        if "3" in cfg.only:
+            results["policy_path"] = scenarios.policy_path(servers, loads, bodies, cfg)
         if "2" in cfg.only:
             results["streaming"] = scenarios.streaming(servers, loads, bodies, cfg)
         if "4" in cfg.only:

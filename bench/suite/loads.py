@@ -14,6 +14,11 @@ wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer k"
+-- Extra headers, one "Name: value" per line (scenario 3's policy headers).
+for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then wrk.headers[name] = value end
+end
 
 function done(summary, latency, requests)
   local e = summary.errors
@@ -36,13 +41,16 @@ class Loads:
         self.script = out_dir / "bench.lua"
         self.script.write_text(WRK_SCRIPT)
 
-    def wrk(self, url: str, body: Path, concurrency: int, seconds: float) -> dict:
+    def wrk(self, url: str, body: Path, concurrency: int, seconds: float,
+            headers: dict | None = None) -> dict:
         """Closed-loop load with wrk; latency is to the end of the response."""
         threads = 1 if concurrency < 2 else 2
         secs = max(1, round(seconds))
         argv = [self.wrk_bin, f"-t{threads}", f"-c{concurrency}", f"-d{secs}s",
                 "--timeout", "10s", "-s", str(self.script), url]
-        out = self.fleet.run("wrk", argv, timeout=secs + 30, env={"BENCH_BODY": str(body)})
+        env = {"BENCH_BODY": str(body),
+               "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in (headers or {}).items())}
+        out = self.fleet.run("wrk", argv, timeout=secs + 30, env=env)
         for line in out.splitlines():
             if line.startswith("BENCH_JSON "):
                 raw = json.loads(line[len("BENCH_JSON "):])

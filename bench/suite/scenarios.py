@@ -62,6 +62,33 @@ def non_streaming(servers, loads, bodies, cfg) -> dict:
     return out
 
 
+def policy_path(servers, loads, bodies, cfg) -> dict:
+    """(3) Plain chat through the gateway's full policy and evidence path (classification of a
+    prompt holding an e-mail address, declared class, data class and attribution headers, a
+    decision over a 3-node fallback tree, events, metrics) against its minimal path (a direct
+    `provider/model`, one target); the floor proxy alongside as the reference. Evidence is
+    always written: the minimal path records its events too."""
+    from setup import FULL_PATH_HEADERS
+    out = {}
+    for conc in (1, 32):
+        runs = {"floor": [], "minimal": [], "full": []}
+        for _ in range(cfg.rounds):
+            for name, target, body, headers in [
+                ("floor", "floor", "nonstream", None),
+                ("minimal", "gateway", "nonstream", None),
+                ("full", "gateway", "full", FULL_PATH_HEADERS),
+            ]:
+                url = servers.url(target)
+                loads.wrk(url, bodies[body], conc, cfg.warmup, headers)
+                runs[name].append(_with_cpu(servers, target, lambda: loads.wrk(
+                    url, bodies[body], conc, cfg.seconds, headers)))
+        out[f"c{conc}"] = {n: _median_runs(r) for n, r in runs.items()}
+        row = out[f"c{conc}"]
+        cfg.log(f"(3) c={conc}: floor {row['floor']['rps']:.0f}, minimal "
+                f"{row['minimal']['rps']:.0f}, full {row['full']['rps']:.0f} req/s")
+    return out
+
+
 def streaming(servers, loads, bodies, cfg) -> dict:
     """(2) Streaming chat, 20 chunks: wrk for req/s and p99, bench-probe for TTFB."""
     out = {}

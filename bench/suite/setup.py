@@ -42,7 +42,25 @@ upstream_model = "bench/stream20"
 
 [models."bench/idle"]
 upstream_model = "bench/idle"
+
+# Scenario 3's full policy path: an alias with a 3-node fallback tree (each node the same
+# upstream model, so every path sends the same body upstream).
+[models."bench/backup1"]
+upstream_model = "bench/nonstream"
+
+[models."bench/backup2"]
+upstream_model = "bench/nonstream"
+
+[aliases]
+full3 = ["bench/nonstream", "bench/backup1", "bench/backup2"]
 """
+
+# Scenario 3's request headers: a declared class, data class and attribution metadata.
+FULL_PATH_HEADERS = {
+    "x-switchyard-class": "latency-critical",
+    "x-switchyard-data-class": "internal",
+    "x-switchyard-metadata": '{"team": "bench", "workflow": "scenario-3"}',
+}
 
 
 def prompt_1kb() -> str:
@@ -57,12 +75,17 @@ def write_bodies(out: Path) -> dict[str, Path]:
         ("nonstream", "bench/nonstream", False),
         ("stream", "bench/stream20", True),
         ("idle", "bench/idle", True),
+        ("full", "full3", False),
     ]:
+        prompt = prompt_1kb()
+        if name == "full":
+            # Something for the detectors to find (and redact from the evidence).
+            prompt = "Reply to ann.lee@example.com. " + prompt[:1024 - 30]
         body = {
             "model": model,
             "messages": [
                 {"role": "system", "content": "You are a helpful assistant."},
-                {"role": "user", "content": prompt_1kb()},
+                {"role": "user", "content": prompt},
             ],
         }
         if stream:
