@@ -387,3 +387,35 @@ async fn a_class_can_redact_data_classes_before_they_go_upstream() {
     assert_eq!(status, 200);
     assert!(up.mock.saw("ann.lee@example.com"));
 }
+
+#[tokio::test]
+async fn an_open_circuit_takes_a_failing_target_out_of_the_plan() {
+    let (up, gw) =
+        setup("[breaker]\nfailure_threshold = 2\ncool_down_ms = 60000\nsuccess_threshold = 1\n")
+            .await;
+    // smart/compliance tries eu-down (503) then eu-main; two failures open eu-down's circuit.
+    let headers = [COMPLIANCE, ("x-switchyard-region", "eu")];
+    for _ in 0..2 {
+        let (status, _, h) = ask(&gw, "smart", &headers, "hello").await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&h, "x-switchyard-attempts"), "2");
+    }
+    assert_eq!(up.mock.hits("eu-down"), 2);
+    // Now the decision leaves it out: one attempt, straight to eu-main, and the reason says why.
+    let (status, _, h) = ask(&gw, "smart", &headers, "hello").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "x-switchyard-attempts"), "1");
+    assert_eq!(header(&h, "x-switchyard-model"), "eu/eu-main");
+    assert_eq!(up.mock.hits("eu-down"), 2);
+    let request_id = header(&h, "x-switchyard-request-id").to_owned();
+    let events = gw.events().await;
+    let decision = events
+        .iter()
+        .find(|e| e.request_id.as_deref() == Some(&request_id) && e.kind.as_str() == "decision")
+        .unwrap();
+    assert!(
+        decision.payload.contains("circuit open"),
+        "{}",
+        decision.payload
+    );
+}
