@@ -18,6 +18,9 @@ pub mod names {
     pub const ATTEMPTS: &str = "switchyard.attempts";
     pub const RETRIES: &str = "switchyard.retries";
     pub const COMPLETIONS: &str = "switchyard.completions";
+    /// Retries of requests that then succeeded: over `COMPLETIONS`, the report's
+    /// `retries_per_success`.
+    pub const RETRIES_ON_SUCCESS: &str = "switchyard.retries_on_success";
     pub const ABANDONED: &str = "switchyard.abandoned_requests";
     pub const COST_MICROUSD: &str = "switchyard.cost_microusd";
     pub const EVENT_QUEUE_DEPTH: &str = "switchyard.event_queue.depth";
@@ -129,8 +132,11 @@ pub fn observe(o: &Observation<'_>) {
     let retries = o.attempts.saturating_sub(1) as u64;
     metrics::counter!(sanitize(names::RETRIES), &base).increment(retries);
     metrics::counter!(sanitize(names::ATTEMPTS), &base).increment(o.attempts as u64);
-    if o.status < 400 && !o.abandoned {
+    // A success as the report counts it: no error status, no upstream error (a stream that
+    // broke after its 200), not abandoned.
+    if o.status < 400 && !o.abandoned && o.error_type.is_none() {
         metrics::counter!(sanitize(names::COMPLETIONS), &base).increment(1);
+        metrics::counter!(sanitize(names::RETRIES_ON_SUCCESS), &base).increment(retries);
     }
     if o.abandoned {
         metrics::counter!(sanitize(names::ABANDONED), &base).increment(1);

@@ -118,3 +118,63 @@ async fn metrics_use_genai_names_and_agree_with_the_events() {
     assert!(text.contains("switchyard_event_queue_depth"));
     assert!(text.contains("switchyard_events_written"));
 }
+
+#[tokio::test]
+async fn metrics_and_report_agree_on_requests_successes_and_retries() {
+    let up = mock_upstream(&[
+        ("flaky", "status=503, error_rate=0.5"),
+        ("dead", "status=500"),
+    ])
+    .await;
+    let gw = gateway_to(
+        &up,
+        "[aliases]\nagree = [\"up/flaky\", \"up/fine\"]\nbroken = [\"up/dead\"]\n",
+    )
+    .await;
+    let http = client();
+    for model in ["agree"; 10].into_iter().chain(["broken"; 3]) {
+        let resp = http
+            .post(format!("{}/v1/chat/completions", gw.root))
+            .header("x-switchyard-class", "latency-critical")
+            .json(&chat_body(model))
+            .send()
+            .await
+            .unwrap();
+        let _ = resp.bytes().await.unwrap();
+    }
+    let _ = gw.events().await;
+    let report = switchyard_evidence::report::build(
+        gw.store.as_ref(),
+        &switchyard_evidence::report::ReportQuery::default(),
+    )
+    .await
+    .unwrap();
+    let class = report
+        .classes
+        .iter()
+        .find(|c| c.class == "latency-critical")
+        .unwrap();
+    let t = &class.totals;
+    let text = http
+        .get(format!("{}/metrics", gw.root))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let lc = "switchyard_route_class=\"latency-critical\"";
+    let requests = sample(&text, "switchyard_requests", &[lc]);
+    let completions = sample(&text, "switchyard_completions", &[lc]);
+    let retries = sample(&text, "switchyard_retries_on_success", &[lc]);
+    assert_eq!(requests as u64, t.requests);
+    assert_eq!(completions as u64, t.successes);
+    assert_eq!(t.requests, 13);
+    assert_eq!(t.successes, 10);
+    let per_success = t.retries_per_success.unwrap();
+    assert!(
+        (retries / completions - per_success).abs() < 1e-9,
+        "{retries} {completions} {per_success}"
+    );
+    assert!(per_success > 0.0, "the flaky target never failed");
+}
