@@ -184,3 +184,58 @@ fn the_readme_evidence_example_is_valid() {
         "custom detector compiled"
     );
 }
+
+#[test]
+fn contradictory_profiles_are_rejected_with_the_path_of_the_bad_key() {
+    let text = r#"[providers.us]
+family = "openai"
+base_url = "http://127.0.0.1:9/v1"
+region = "us"
+
+[models."us/a"]
+
+[[profiles]]
+name = "bad"
+version = 1
+default_class = "warp"
+
+[profiles.classes.eu-strict]
+inherits = "compliance-constrained"
+region = "eu"
+
+[[profiles.allow]]
+provider = "us"
+region = "us"
+classes = ["public"]
+
+[profiles.aliases.loop1.default]
+nodes = [{ alias = "loop2" }]
+
+[profiles.aliases.loop2.default]
+nodes = [{ alias = "loop1" }]
+
+[profiles.aliases.regulated.eu-strict]
+nodes = [{ try = "us/a" }]
+
+[profiles.aliases.ghost.default]
+nodes = [{ try = "us/nope" }]
+"#;
+    let (ok, _, err) = check(text);
+    assert!(!ok);
+    for needle in [
+        "profiles[0].default_class: unknown route class \"warp\"",
+        "profiles[0].classes.eu-strict.region: no allowlisted provider in region \"eu\"",
+        "profiles[0].aliases.loop2.default.nodes[0].alias: fallback cycle loop1 -> loop2 -> loop1",
+        "profiles[0].aliases.regulated.eu-strict: class eu-strict needs an allowlisted provider",
+        "profiles[0].aliases.ghost.default.nodes[0].try: unknown model \"us/nope\"",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // Every line names the file and the profile's line.
+    assert!(
+        err.lines()
+            .filter(|l| l.contains("profiles[0]"))
+            .all(|l| l.contains(".toml:8:")),
+        "{err}"
+    );
+}

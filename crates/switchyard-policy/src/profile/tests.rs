@@ -101,7 +101,7 @@ fn a_fallback_cycle_is_refused() {
         has(
             &errs,
             "aliases.fast.default.nodes[1].alias",
-            "fallback cycle smart -> fast -> smart (class reasoning-heavy)"
+            "fallback cycle smart -> fast -> smart"
         ),
         "{errs:?}"
     );

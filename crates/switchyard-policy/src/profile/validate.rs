@@ -454,7 +454,7 @@ fn walk(p: &ProfileSnapshot, class: &RouteClass, stack: &mut Vec<String>, errs: 
             chain.push(next.clone());
             errs.push(
                 format!("aliases.{alias}.{key}.nodes[{i}].alias"),
-                format!("fallback cycle {} (class {class})", chain.join(" -> ")),
+                format!("fallback cycle {}", chain.join(" -> ")),
             );
         } else if p.aliases.contains_key(next) {
             stack.push(next.clone());
