@@ -40,6 +40,8 @@ pub struct RequestCtx {
     pub principal: Option<std::sync::Arc<crate::admission::Principal>>,
     /// Tokens charged to the key's rate at admission, settled with the real usage.
     pub charged_tokens: u64,
+    /// The request's hold on its budgets, settled with its real cost when it ends.
+    pub budget: Option<std::sync::Arc<crate::budgets::Hold>>,
 }
 
 /// One upstream attempt, as the evidence plane records it.

@@ -39,6 +39,7 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         tenant: "none".into(),
         principal: None,
         charged_tokens: 0,
+        budget: None,
     }
 }
 

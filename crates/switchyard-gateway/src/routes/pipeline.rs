@@ -74,7 +74,7 @@ pub async fn decide_and_run(
         classification.classes,
         asked,
     );
-    let decision: Decision = match decided {
+    let mut decision: Decision = match decided {
         Ok(d) => {
             evidence::decided(&state.events, ctx, Ok(&d), classification).await;
             d
@@ -91,6 +91,9 @@ pub async fn decide_and_run(
             &mut decision.plan.targets().map(|c| &c.target),
             kind,
         )
+        .map_err(early)?;
+    crate::budgets::reserve(&state.budgets, ctx, headers, &mut decision)
+        .await
         .map_err(early)?;
     let slot = if decision.heavy_queue {
         Some(state.heavy.enter(ctx.deadline).await.map_err(early)?)
