@@ -70,14 +70,14 @@ impl std::fmt::Debug for Hold {
 impl Hold {
     pub(super) fn new(
         budgets: Arc<Budgets>,
-        ctx: &RequestCtx,
+        (request_id, decision_id): (&str, &str),
         amount: MicroUsd,
         taken: Taken,
     ) -> Self {
         Hold {
             budgets,
-            request_id: ctx.request_id.clone(),
-            decision_id: ctx.decision_id.clone(),
+            request_id: request_id.to_owned(),
+            decision_id: decision_id.to_owned(),
             amount,
             taken: Mutex::new(Some(taken)),
         }

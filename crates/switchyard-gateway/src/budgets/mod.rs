@@ -234,6 +234,26 @@ impl Budgets {
         }
     }
 
+    /// Holds `amount` in every budget of `scopes` for one request and records it: what
+    /// [`reserve`] does once it has priced the plan. Refused when a budget has no room.
+    pub async fn hold(
+        self: &Arc<Self>,
+        scopes: &[String],
+        amount: MicroUsd,
+        request_id: &str,
+    ) -> Result<Hold, String> {
+        let now = crate::health::now_ms();
+        match self.take(scopes, amount, now).await {
+            Ok(taken) => {
+                let hold = Hold::new(self.clone(), (request_id, ""), amount, taken);
+                hold.record_reserved(now).await;
+                Ok(hold)
+            }
+            Err(Reserve::Exhausted(e)) => Err(format!("budget {} is exhausted", e.scope)),
+            Err(Reserve::Ledger(m)) => Err(m),
+        }
+    }
+
     /// Gives back every unspent lease (at shutdown), so other nodes may spend it.
     pub async fn surrender(&self) {
         let returns: Vec<_> = self
@@ -347,7 +367,8 @@ pub async fn reserve(
     match taken {
         Ok(taken) => {
             decision.cost_cap = Some(amount);
-            let hold = Hold::new(budgets.clone(), ctx, amount, taken);
+            let ids = (ctx.request_id.as_str(), ctx.decision_id.as_str());
+            let hold = Hold::new(budgets.clone(), ids, amount, taken);
             hold.record_reserved(now).await;
             ctx.budget = Some(Arc::new(hold));
             Ok(())
@@ -358,7 +379,7 @@ pub async fn reserve(
                 status: 429,
                 code: "budget_exhausted",
                 message: format!(
-                    "budget {} is exhausted for this window: this request may cost up to {} and {} is left",
+                    "over budget {}: this request may cost up to {} and {} is left in this window",
                     e.scope,
                     usd(e.estimate),
                     usd(e.remaining)
