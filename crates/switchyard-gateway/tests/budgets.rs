@@ -62,6 +62,16 @@ async fn ask(gw: &Gateway, model: &str, metadata: Option<&str>) -> (u16, Value, 
     (status, json!({"body": body, "model": model}), id)
 }
 
+/// A gateway whose provider `up` points at `upstream` with a timeout that 200 requests at once
+/// on a busy machine cannot hit.
+async fn gateway_with(upstream: &Upstream, extra: &str) -> Gateway {
+    gateway(&format!(
+        "[providers.up]\nfamily = \"openai\"\nbase_url = \"{}/v1\"\napi_key = \"{KEY}\"\ntimeout_ms = 30000\n\n{extra}",
+        upstream.root
+    ))
+    .await
+}
+
 fn budget(scope: &str, usd: f64) -> String {
     format!("[[budgets]]\n{scope}\nlimit_usd = {usd}\nwindow_secs = 3600\n\n")
 }
@@ -74,7 +84,7 @@ fn payload(e: &switchyard_evidence::Event) -> Value {
 async fn two_hundred_concurrent_requests_cannot_overspend() {
     let up = mock_upstream(&[]).await;
     let limit = 0.01;
-    let gw = gateway_to(&up, &(budget("tenant = \"local\"", limit) + PRICED)).await;
+    let gw = gateway_with(&up, &(budget("tenant = \"local\"", limit) + PRICED)).await;
     let gw = std::sync::Arc::new(gw);
     let mut tasks = Vec::new();
     for _ in 0..200 {
@@ -152,7 +162,7 @@ async fn two_hundred_concurrent_requests_cannot_overspend() {
 async fn a_cost_guard_falls_back_to_what_the_budget_still_pays_for() {
     let up = mock_upstream(&[]).await;
     // $0.01 pays for the cheap target ($0.00005) but not the expensive one ($0.05).
-    let gw = gateway_to(&up, &(budget("tenant = \"local\"", 0.01) + PRICED)).await;
+    let gw = gateway_with(&up, &(budget("tenant = \"local\"", 0.01) + PRICED)).await;
     let (status, out, id) = ask(&gw, "thrifty", None).await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["model"], "up/cheap");
@@ -220,7 +230,7 @@ async fn a_cost_guard_falls_back_to_what_the_budget_still_pays_for() {
 async fn a_tag_budget_binds_only_requests_with_its_tag() {
     let up = mock_upstream(&[]).await;
     // $0.0006 pays for one request at the $0.0005 estimate, not two at once.
-    let gw = gateway_to(&up, &(budget("tag = \"team=search\"", 0.0006) + PRICED)).await;
+    let gw = gateway_with(&up, &(budget("tag = \"team=search\"", 0.0006) + PRICED)).await;
     let search = Some(r#"{"team": "search"}"#);
     let (status, out, _) = ask(&gw, "up/priced", search).await;
     assert_eq!(status, 200, "{out}");
