@@ -60,6 +60,9 @@ pub enum EventKind {
     Artifact,
     /// Retention deleted expired artifacts.
     Retention,
+    /// A budget changed: a request's reservation, its settlement, or a lease taken from or
+    /// returned to the shared ledger.
+    Budget,
 }
 
 impl EventKind {
@@ -72,6 +75,7 @@ impl EventKind {
             EventKind::Lifecycle => "lifecycle",
             EventKind::Artifact => "artifact",
             EventKind::Retention => "retention",
+            EventKind::Budget => "budget",
         }
     }
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod artifact;
+pub mod budget_ledger;
 pub mod event;
 pub mod keys;
 pub mod postgres;

@@ -1,6 +1,7 @@
 //! The shared store: PostgreSQL, for several gateway nodes writing their own streams.
 
 use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
+use crate::budget_ledger::{LeaseAsk, LeaseGrant, amount_of, sql_amount};
 use crate::event::{Event, EventKind};
 use crate::keys::KeyRecord;
 use crate::store::{Head, Position, Store, StoreError, row_artifact, row_event, row_key};
@@ -279,5 +280,58 @@ impl Store for PostgresStore {
             .await?;
         let n: i64 = row.try_get("n")?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn take_lease(&self, ask: &LeaseAsk<'_>) -> Result<LeaseGrant, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // One grant at a time per scope, across nodes: the sum below must not go stale.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(ask.scope)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO budget_ledger (scope, bucket_ms, granted) VALUES ($1, $2, 0) ON CONFLICT (scope, bucket_ms) DO NOTHING",
+        )
+        .bind(ask.scope)
+        .bind(ask.bucket_ms)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(granted), 0) AS BIGINT) AS leased FROM budget_ledger WHERE scope = $1 AND bucket_ms >= $2",
+        )
+        .bind(ask.scope)
+        .bind(ask.since_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        let grant = LeaseGrant::decide(ask, amount_of(row.try_get("leased")?));
+        if grant.granted > 0 {
+            sqlx::query(
+                "UPDATE budget_ledger SET granted = granted + $3 WHERE scope = $1 AND bucket_ms = $2",
+            )
+            .bind(ask.scope)
+            .bind(ask.bucket_ms)
+            .bind(sql_amount(grant.granted))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(grant)
+    }
+
+    async fn return_lease(
+        &self,
+        scope: &str,
+        bucket_ms: i64,
+        amount: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE budget_ledger SET granted = GREATEST(granted - $3, 0) WHERE scope = $1 AND bucket_ms = $2",
+        )
+        .bind(scope)
+        .bind(bucket_ms)
+        .bind(sql_amount(amount))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! several gateway nodes. Both pass the same contract tests.
 
 use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
+use crate::budget_ledger::{LeaseAsk, LeaseGrant};
 use crate::event::{Digest, Event, EventKind};
 use crate::keys::KeyRecord;
 use async_trait::async_trait;
@@ -86,6 +87,18 @@ pub trait Store: Send + Sync {
 
     /// How many keys are active (not revoked).
     async fn count_active_keys(&self) -> Result<u64, StoreError>;
+
+    /// Takes a lease on a budget from the shared ledger, atomically with every other node:
+    /// grants `min(want, limit - leased)` when that is at least `at_least`, else nothing.
+    async fn take_lease(&self, ask: &LeaseAsk<'_>) -> Result<LeaseGrant, StoreError>;
+
+    /// Gives back `amount` of a lease taken in bucket `bucket_ms` that was not spent.
+    async fn return_lease(
+        &self,
+        scope: &str,
+        bucket_ms: i64,
+        amount: u64,
+    ) -> Result<(), StoreError>;
 }
 
 /// Where an event sits in the log read across streams: events sort by time, then stream, then

@@ -27,6 +27,7 @@ pub mod names {
     pub const EVENTS_WRITTEN: &str = "switchyard.events.written";
     pub const EVENT_QUEUE_FULL: &str = "switchyard.event_queue.full";
     pub const EVENTS_FAILED: &str = "switchyard.events.failed";
+    pub const BUDGET_REMAINING: &str = "switchyard.budget.remaining_usd";
 
     pub const OPERATION: &str = "gen_ai.operation.name";
     pub const PROVIDER: &str = "gen_ai.provider.name";
@@ -37,6 +38,8 @@ pub mod names {
     pub const ROUTE_CLASS: &str = "switchyard.route_class";
     pub const TENANT: &str = "switchyard.tenant";
     pub const STATUS: &str = "http.response.status_code";
+    /// A budget's scope (`tenant:acme`, `key:key_…`, `class:reasoning-heavy`, `tag:team=search`).
+    pub const SCOPE: &str = "scope";
 }
 
 static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
@@ -159,4 +162,10 @@ pub fn observe_event_log(stats: &LogStats) {
         .absolute(stats.queue_full.load(Ordering::Relaxed));
     metrics::counter!(sanitize(names::EVENTS_FAILED))
         .absolute(stats.failed.load(Ordering::Relaxed));
+}
+
+/// Publishes what is left of a budget in its current window (USD) as this node sees it.
+pub fn observe_budget(scope: &str, remaining_usd: f64) {
+    metrics::gauge!(sanitize(names::BUDGET_REMAINING), names::SCOPE => scope.to_owned())
+        .set(remaining_usd);
 }

@@ -88,7 +88,37 @@ async fn tamper(url: &str, sql: &str) {
     }
 }
 
+/// The shared budget ledger: grants what fits under the limit across the counted buckets,
+/// nothing below the floor, and takes back what is returned.
+async fn leases(store: &Arc<dyn Store>) {
+    use switchyard_evidence::budget_ledger::LeaseAsk;
+    let scope = unique("tenant:lease");
+    let ask = |bucket_ms, since_ms, want, at_least| LeaseAsk {
+        scope: &scope,
+        bucket_ms,
+        since_ms,
+        want,
+        at_least,
+        limit: 1_000,
+    };
+    let g = store.take_lease(&ask(0, 0, 600, 10)).await.unwrap();
+    assert_eq!((g.granted, g.leased), (600, 600));
+    let g = store.take_lease(&ask(100, 0, 600, 10)).await.unwrap();
+    assert_eq!((g.granted, g.leased), (400, 1_000), "both buckets count");
+    let g = store.take_lease(&ask(100, 0, 600, 1)).await.unwrap();
+    assert_eq!(g.granted, 0, "nothing left");
+    let g = store.take_lease(&ask(100, 100, 700, 700)).await.unwrap();
+    assert_eq!(
+        g.granted, 0,
+        "600 left once bucket 0 stops counting: under the floor"
+    );
+    store.return_lease(&scope, 100, 300).await.unwrap();
+    let g = store.take_lease(&ask(100, 100, 900, 900)).await.unwrap();
+    assert_eq!((g.granted, g.leased), (900, 1_000));
+}
+
 async fn contract(store: Arc<dyn Store>, url: &str) {
+    leases(&store).await;
     // A chain verifies and continues across restarts of the writer.
     let stream = unique("node");
     write(&store, &stream, 300).await;

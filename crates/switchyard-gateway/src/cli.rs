@@ -223,6 +223,7 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
             .map_err(|e| e.to_string())?;
     let metrics = switchyard_evidence::telemetry::install()?;
     let state = server::AppState::new(config, http, events.clone(), store.clone(), metrics)?;
+    let state_budgets = state.budgets.clone();
     let live = state.live();
     let config = live.registry.config.clone();
     for name in live.registry.unavailable_providers() {
@@ -292,6 +293,8 @@ pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Re
         ))
         .await;
     retention.abort();
+    state_budgets.surrender().await;
+    drop(state_budgets);
     drop(events);
     // Requests still finishing hold clones of the log; give them a moment, then flush.
     if tokio::time::timeout(std::time::Duration::from_secs(10), writer.flushed())

@@ -209,6 +209,11 @@ pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
         _ if e.extra_cost_usd > 0.0 => Some(e.extra_cost_usd),
         _ => None,
     };
+    if let Some(hold) = &ctx.budget {
+        // A served answer of unknown cost is charged its whole hold; a failure, what it cost.
+        let known = cost.map(switchyard_policy::budget::micro_usd);
+        hold.settle(known.or((e.status >= 400).then_some(0)));
+    }
     telemetry::observe(&Observation {
         operation: if ctx.door == "embeddings" {
             "embeddings"

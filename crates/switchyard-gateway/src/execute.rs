@@ -42,6 +42,8 @@ pub struct RequestCtx {
     pub charged_tokens: u64,
     /// Its class demands durable evidence: the answer waits until its outcome is committed.
     pub durable: bool,
+    /// The request's hold on its budgets, settled with its real cost when it ends.
+    pub budget: Option<std::sync::Arc<crate::budgets::Hold>>,
 }
 
 /// One upstream attempt, as the evidence plane records it.

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod admission;
 pub mod artifacts;
+pub mod budgets;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -10,7 +10,7 @@ use crate::server::{AppState, Live};
 use axum::http::HeaderMap;
 use std::time::Duration;
 use switchyard_policy::{
-    BudgetState, DataClasses, Decision, DecisionInput, Refusal, RequestSummary, RouteClassError,
+    DataClasses, Decision, DecisionInput, Refusal, RequestSummary, RouteClassError,
 };
 
 /// What the client asked of routing besides the model and headers.
@@ -117,7 +117,7 @@ pub fn decide(
         request_region: region.map(str::to_owned),
         key_region: key.and_then(|k| k.region.clone()),
         profile,
-        budget: BudgetState::default(),
+        budget: state.budgets.state_for(ctx, headers, now),
         health: state.breakers.snapshot(now),
         now_ms: now,
     };

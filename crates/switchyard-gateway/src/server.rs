@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// API keys → principals, their rates, and the admin key.
     pub admission: Arc<crate::admission::Admission>,
+    /// Spending limits, spent from leases on the store's shared ledger.
+    pub budgets: Arc<crate::budgets::Budgets>,
 }
 
 impl AppState {
@@ -71,9 +73,12 @@ impl AppState {
             events.clone(),
             config.admin_key.clone(),
         ));
+        let budgets =
+            crate::budgets::Budgets::new(config.budgets.clone(), store.clone(), events.clone());
         let registry = Arc::new(Registry::build(Arc::new(config)));
         Ok(Arc::new(AppState {
             admission,
+            budgets,
             live: ArcSwap::from_pointee(Live { registry, profile }),
             profile_history: std::sync::Mutex::new(Vec::new()),
             breakers,

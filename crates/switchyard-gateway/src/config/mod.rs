@@ -4,12 +4,14 @@
 //! error with its file, line and key; a config that fails never replaces a running one.
 
 mod admin_key;
+mod budgets;
 mod defaults;
 mod raw;
 mod routing;
 mod validate;
 
 pub use admin_key::AdminKey;
+pub use budgets::{BudgetScope, BudgetSpec};
 pub use defaults::{complete, embedded};
 pub use routing::Routing;
 pub use validate::validate;
@@ -46,6 +48,8 @@ pub struct Config {
     /// The key that guards `/admin/*` (config `admin_key`, else env `SWITCHYARD_ADMIN_KEY`);
     /// `None` leaves the admin API disabled.
     pub admin_key: Option<AdminKey>,
+    /// Spending limits, each with its scope, window and lease size.
+    pub budgets: Vec<BudgetSpec>,
 }
 
 /// Payload logging: off by default; when on, prompts, completions and tool results are

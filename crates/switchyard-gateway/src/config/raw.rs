@@ -35,6 +35,26 @@ pub struct RawConfig {
     pub active_profile: Option<Spanned<String>>,
     /// When a target's circuit opens and closes again.
     pub breaker: Option<Spanned<switchyard_policy::BreakerConfig>>,
+    /// Spending limits per tenant, key, route class or metadata tag.
+    #[serde(default)]
+    pub budgets: Vec<Spanned<RawBudget>>,
+}
+
+/// One `[[budgets]]` entry: exactly one scope, a limit and a window.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub tenant: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
+    pub route_class: Option<Spanned<String>>,
+    /// `name=value` of `x-switchyard-metadata`.
+    pub tag: Option<Spanned<String>>,
+    pub limit_usd: Option<Spanned<f64>>,
+    /// `fixed` (default) or `sliding`.
+    pub window: Option<Spanned<String>>,
+    pub window_secs: Option<Spanned<u64>>,
+    /// How much a node takes from the shared ledger at a time; a tenth of the limit by default.
+    pub lease_usd: Option<Spanned<f64>>,
 }
 
 /// Whether prompts and completions are kept (redacted) as artifacts, and how they are sealed.

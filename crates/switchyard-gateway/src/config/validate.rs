@@ -305,6 +305,7 @@ pub fn validate(
     let payloads = payloads(&mut c, &raw.payloads);
     let retention = retention(&mut c, &raw.retention);
     let admin_key = super::admin_key::admin_key(&mut c, raw.admin_key.as_ref());
+    let budgets = super::budgets::budgets(&mut c, &raw.budgets);
     let (Some(detectors), true) = (detectors, c.errors.is_empty()) else {
         return Err(ConfigErrors(c.errors));
     };
@@ -313,6 +314,7 @@ pub fn validate(
         payloads,
         retention,
         admin_key,
+        budgets,
         source: None,
         listen,
         store,

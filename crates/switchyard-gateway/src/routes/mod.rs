@@ -40,6 +40,7 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         principal: None,
         charged_tokens: 0,
         durable: false,
+        budget: None,
     }
 }
 

@@ -74,7 +74,7 @@ pub async fn decide_and_run(
         classification.classes,
         asked,
     );
-    let decision: Decision = match decided {
+    let mut decision: Decision = match decided {
         Ok(d) if d.route_class.base == BaseClass::ComplianceConstrained => {
             // Compliance traffic waits for its evidence, and is refused while it cannot be kept.
             ctx.durable = true;
@@ -103,6 +103,9 @@ pub async fn decide_and_run(
             &mut decision.plan.targets().map(|c| &c.target),
             kind,
         )
+        .map_err(early)?;
+    crate::budgets::reserve(&state.budgets, ctx, headers, &mut decision)
+        .await
         .map_err(early)?;
     // The class may demand that some data classes never reach the provider.
     let redacted;
