@@ -6,6 +6,7 @@
 mod admin_key;
 mod budgets;
 mod defaults;
+mod payloads;
 mod raw;
 mod routing;
 mod validate;
