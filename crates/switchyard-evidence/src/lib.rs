@@ -6,6 +6,7 @@
 
 pub mod artifact;
 pub mod event;
+pub mod integrity;
 pub mod keys;
 pub mod postgres;
 pub mod pricing;
