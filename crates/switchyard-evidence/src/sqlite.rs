@@ -43,8 +43,19 @@ impl SqliteStore {
             .map_err(|e| fail(&e))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode, NORMAL syncs at checkpoints, not at every commit: a crash of the
+            // process loses nothing and the file stays consistent, but a power loss or OS
+            // crash may lose the last commits (never reorder them: the chain stays valid,
+            // it just ends earlier). FULL would fsync every group commit.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // The request-id index takes random keys, so each batch dirties pages all over
+            // it; a 32 MiB page cache (default 2 MiB) and checkpoints every ~40 MiB of WAL
+            // (default ~4 MiB) cut the append path's CPU by about a quarter (store_append
+            // example: 22.5 → 16.6 µs/event at 1M events). The cache is per connection and
+            // filled only as pages are used.
+            .pragma("cache_size", "-32768")
+            .pragma("wal_autocheckpoint", "10000");
         let path = options.get_filename().to_owned();
         let on_disk = !url.contains(":memory:") && !options.get_filename().as_os_str().is_empty();
         if on_disk {
