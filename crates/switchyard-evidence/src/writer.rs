@@ -467,7 +467,7 @@ impl Task {
             backlog_limit = self.backlog,
             dropped = std::mem::take(&mut self.dropped_since_log),
             failing_for_s = self.failing_since.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0),
-            "the event store cannot be written: events are held in memory (past the limit they are dropped) and evidence-bound requests fail closed"
+            "the event store cannot be written: events are held in memory (past the limit they are dropped) and the log reports itself unhealthy until it recovers"
         );
     }
 
