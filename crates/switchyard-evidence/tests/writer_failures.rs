@@ -16,7 +16,7 @@ use switchyard_evidence::sqlite::SqliteStore;
 use switchyard_evidence::store::{Head, Position, Store, StoreError};
 use switchyard_evidence::verify::verify_stream;
 use switchyard_evidence::writer::Limits;
-use switchyard_evidence::{Draft, EventKind, EventLog};
+use switchyard_evidence::{Draft, EventKind, EventLog, KeyRecord};
 use tokio::sync::Semaphore;
 
 async fn sqlite(prefix: &str) -> Arc<SqliteStore> {
@@ -221,6 +221,21 @@ impl Store for Gated {
         self.inner
             .by_kind(kind, since_ms, until_ms, after, limit)
             .await
+    }
+    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        self.inner.put_key(key).await
+    }
+    async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list_keys(tenant).await
+    }
+    async fn find_key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.find_key_by_hash(hash).await
+    }
+    async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.revoke_key(id, now_ms).await
+    }
+    async fn count_active_keys(&self) -> Result<u64, StoreError> {
+        self.inner.count_active_keys().await
     }
 }
 
