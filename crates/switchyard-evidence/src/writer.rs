@@ -181,9 +181,10 @@ impl EventLog {
         }
     }
 
-    /// Queues an event and waits until it is committed; returns its sequence number. Fails
-    /// at once while the store is failing (the event is still held and written later, but the
-    /// caller must not count on it).
+    /// Queues an event and waits until it is committed; returns its sequence number. While
+    /// the store is failing it fails at once and the event is not recorded. One already held
+    /// when the store starts failing is told so too, but stays held (its batch may have
+    /// committed with the reply lost) and is written when the store recovers.
     pub async fn record_durable(&self, draft: Draft) -> Result<u64, NotRecorded> {
         let (ack, done) = oneshot::channel();
         self.submit(Submission {
@@ -318,7 +319,13 @@ impl Task {
             if self.failures >= WRITE_ATTEMPTS
                 && let Some(ack) = s.ack.take()
             {
-                let _ = ack.send(Err(self.failing_message()));
+                // Refused, and so not kept: the caller acts on "not recorded" (it withholds
+                // its answer), so the event must not appear in the log later.
+                let _ = ack.send(Err(format!(
+                    "the event store cannot be written ({}); this event was not recorded",
+                    self.last_error
+                )));
+                continue;
             }
             self.held.push_back(s);
         }
