@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod budget_ledger;
 pub mod event;
+pub mod integrity;
 pub mod keys;
 pub mod postgres;
 pub mod pricing;

@@ -3,6 +3,7 @@
 use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
 use crate::budget_ledger::{LeaseAsk, LeaseGrant, amount_of, sql_amount};
 use crate::event::{Event, EventKind};
+use crate::integrity;
 use crate::keys::KeyRecord;
 use crate::store::{Head, Position, Store, StoreError, row_artifact, row_event, row_key};
 use async_trait::async_trait;
@@ -10,7 +11,9 @@ use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Rows per INSERT statement: 8 parameters each, well under both databases' limits.
@@ -19,10 +22,19 @@ const ROWS_PER_INSERT: usize = 256;
 /// Events in a SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The file, for error messages (`:memory:` for an in-memory store).
+    path: PathBuf,
+    /// A cap on the file's pages set by [`SqliteStore::limit_pages`]: 0 when never set.
+    max_pages: AtomicU32,
 }
 
+/// The largest `max_page_count` SQLite accepts: no cap.
+const NO_PAGE_LIMIT: u32 = 4_294_967_294;
+
 impl SqliteStore {
-    /// Opens (creating if needed) and migrates `sqlite://PATH` (or `sqlite::memory:`).
+    /// Opens (creating if needed) and migrates `sqlite://PATH` (or `sqlite::memory:`). An
+    /// existing file is checked first: one that is not a SQLite database, is truncated, or
+    /// fails `PRAGMA quick_check` is refused with [`StoreError::Damaged`], never written to.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let fail = |e: &dyn std::fmt::Display| StoreError::Open {
             url: url.to_owned(),
@@ -32,20 +44,100 @@ impl SqliteStore {
             .map_err(|e| fail(&e))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode, NORMAL syncs at checkpoints, not at every commit: a crash of the
+            // process loses nothing and the file stays consistent, but a power loss or OS
+            // crash may lose the last commits (never reorder them: the chain stays valid,
+            // it just ends earlier). FULL would fsync every group commit.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // The request-id index takes random keys, so each batch dirties pages all over
+            // it; a 32 MiB page cache (default 2 MiB) and checkpoints every ~40 MiB of WAL
+            // (default ~4 MiB) cut the append path's CPU by about a quarter (store_append
+            // example: 22.5 → 16.6 µs/event at 1M events). The cache is per connection and
+            // filled only as pages are used.
+            .pragma("cache_size", "-32768")
+            .pragma("wal_autocheckpoint", "10000");
+        let path = options.get_filename().to_owned();
+        let on_disk = !url.contains(":memory:") && !options.get_filename().as_os_str().is_empty();
+        if on_disk {
+            integrity::check_header(&path)?;
+        }
+        let opened =
+            |e: sqlx::Error| match integrity::sqlite_code(&e).and_then(integrity::damage_of) {
+                Some(problem) => integrity::damaged(&path, problem),
+                None => fail(&e),
+            };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| fail(&e))?;
+            .map_err(opened)?;
+        if on_disk {
+            integrity::quick_check(&pool, &path).await?;
+        }
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(|e| fail(&e))?;
-        Ok(Self { pool })
+            .map_err(|e| match &e {
+                sqlx::migrate::MigrateError::Execute(inner) => integrity::sqlite_code(inner)
+                    .and_then(integrity::damage_of)
+                    .map(|problem| integrity::damaged(&path, problem))
+                    .unwrap_or_else(|| fail(&e)),
+                _ => fail(&e),
+            })?;
+        Ok(Self {
+            pool,
+            path,
+            max_pages: AtomicU32::new(0),
+        })
+    }
+
+    /// Caps the file at `max` pages (of 4 KiB by default), or lifts the cap with `None`. Past
+    /// the cap, event appends fail with [`StoreError::Full`] exactly as on a full disk: a quota for
+    /// a shared volume, and how tests simulate one.
+    pub fn limit_pages(&self, max: Option<u32>) {
+        self.max_pages
+            .store(max.unwrap_or(NO_PAGE_LIMIT).max(1), Ordering::Relaxed);
+    }
+
+    /// Closes every connection; the last one checkpoints the write-ahead log into the file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Turns a driver error into a store error that names the file when the file is at fault.
+    fn fail(&self, e: sqlx::Error) -> StoreError {
+        match integrity::sqlite_code(&e) {
+            Some(code) if code & 0xff == SQLITE_FULL => StoreError::Full(format!(
+                "{}: {}",
+                self.path.display(),
+                integrity::sqlite_message(&e)
+            )),
+            Some(code) => match integrity::damage_of(code) {
+                Some(problem) => integrity::damaged(&self.path, problem),
+                None => StoreError::from(e),
+            },
+            None => StoreError::from(e),
+        }
+    }
+
+    /// Applies the page cap, if one was ever set, to the connection about to write.
+    async fn apply_page_limit(&self, conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+        let max = self.max_pages.load(Ordering::Relaxed);
+        if max > 0 {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA max_page_count = {max}"
+            )))
+            .execute(conn)
+            .await
+            .map_err(|e| self.fail(e))?;
+        }
+        Ok(())
     }
 }
+
+/// SQLite's primary result code for "database or disk is full".
+const SQLITE_FULL: i32 = 13;
 
 fn event_of(row: &sqlx::sqlite::SqliteRow) -> Result<Event, StoreError> {
     row_event(
@@ -79,7 +171,8 @@ impl Store for SqliteStore {
         let row = sqlx::query("SELECT * FROM events WHERE stream = ?1 ORDER BY seq DESC LIMIT 1")
             .bind(stream)
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         row.map(|r| {
             event_of(&r).map(|e| Head {
                 seq: e.seq,
@@ -90,7 +183,8 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.fail(e))?;
+        self.apply_page_limit(&mut tx).await?;
         // Multi-row inserts: one statement per {ROWS_PER_INSERT} events, far cheaper than one each.
         for chunk in events.chunks(ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
@@ -106,9 +200,13 @@ impl Store for SqliteStore {
                     .push_bind(e.prev_hash.to_hex())
                     .push_bind(e.hash.to_hex());
             });
-            insert.build().execute(&mut *tx).await?;
+            insert
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.fail(e))?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -120,14 +218,16 @@ impl Store for SqliteStore {
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(|e| self.fail(e))?;
         rows.iter().map(event_of).collect()
     }
 
     async fn streams(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT DISTINCT stream FROM events ORDER BY stream")
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         rows.iter()
             .map(|r| r.try_get("stream").map_err(StoreError::from))
             .collect()
@@ -138,7 +238,8 @@ impl Store for SqliteStore {
             sqlx::query("SELECT * FROM events WHERE request_id = ?1 ORDER BY ts_ms, stream, seq")
                 .bind(request_id)
                 .fetch_all(&self.pool)
-                .await?;
+                .await
+                .map_err(|e| self.fail(e))?;
         rows.iter().map(event_of).collect()
     }
 
@@ -152,7 +253,8 @@ impl Store for SqliteStore {
             .bind(&a.key_id)
             .bind(&a.body)
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -160,7 +262,8 @@ impl Store for SqliteStore {
         let row = sqlx::query("SELECT * FROM artifacts WHERE id = ?1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         row.map(|r| {
             row_artifact(
                 r.try_get("id")?,
@@ -184,7 +287,8 @@ impl Store for SqliteStore {
             .bind(now_ms)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;
@@ -220,7 +324,8 @@ impl Store for SqliteStore {
         .bind(seq)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
+        .await
+            .map_err(|e| self.fail(e))?;
         rows.iter().map(event_of).collect()
     }
 
@@ -235,7 +340,8 @@ impl Store for SqliteStore {
             .bind(k.revoked_ms)
             .bind(k.policy.to_string())
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -245,7 +351,8 @@ impl Store for SqliteStore {
         )
         .bind(tenant)
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(|e| self.fail(e))?;
         rows.iter().map(key_of).collect()
     }
 
@@ -253,7 +360,8 @@ impl Store for SqliteStore {
         let row = sqlx::query("SELECT * FROM keys WHERE hash = ?1 AND revoked_ms IS NULL")
             .bind(hash)
             .fetch_optional(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         row.as_ref().map(key_of).transpose()
     }
 
@@ -264,14 +372,16 @@ impl Store for SqliteStore {
         .bind(id)
         .bind(now_ms)
         .fetch_optional(&self.pool)
-        .await?;
+        .await
+        .map_err(|e| self.fail(e))?;
         row.as_ref().map(key_of).transpose()
     }
 
     async fn count_active_keys(&self) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM keys WHERE revoked_ms IS NULL")
             .fetch_one(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| self.fail(e))?;
         let n: i64 = row.try_get("n")?;
         Ok(u64::try_from(n).unwrap_or(0))
     }

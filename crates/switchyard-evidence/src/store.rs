@@ -13,6 +13,16 @@ use std::sync::Arc;
 pub enum StoreError {
     #[error("cannot open the store {url}: {message}")]
     Open { url: String, message: String },
+    /// The SQLite file is not a database, is truncated, or has damaged pages.
+    #[error(
+        "the store file {path} {problem}. Switchyard will not write into it: restore it from a backup, or move it aside (keep it for inspection) to start a new event log"
+    )]
+    Damaged { path: String, problem: String },
+    /// The disk (or the store's size limit) is full.
+    #[error(
+        "the store is full ({0}): free disk space or raise the store's size limit; nothing was written"
+    )]
+    Full(String),
     #[error("store query failed: {0}")]
     Query(String),
     #[error("the store holds a row that cannot be read: {0}")]
@@ -23,7 +33,23 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Query(e.to_string())
+        let disk_full =
+            matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some(PG_DISK_FULL));
+        if disk_full {
+            StoreError::Full(e.to_string())
+        } else {
+            StoreError::Query(e.to_string())
+        }
+    }
+}
+
+/// PostgreSQL's SQLSTATE for "disk full" (`53100`).
+const PG_DISK_FULL: &str = "53100";
+
+impl StoreError {
+    /// Whether the store ran out of space (the write may succeed once space returns).
+    pub fn is_full(&self) -> bool {
+        matches!(self, StoreError::Full(_))
     }
 }
 

@@ -28,6 +28,12 @@ pub mod names {
     pub const EVENT_QUEUE_FULL: &str = "switchyard.event_queue.full";
     pub const EVENTS_FAILED: &str = "switchyard.events.failed";
     pub const BUDGET_REMAINING: &str = "switchyard.budget.remaining_usd";
+    /// Events held in memory because the store cannot be written.
+    pub const EVENTS_HELD: &str = "switchyard.events.held";
+    /// Event writes (transactions) the store refused.
+    pub const EVENT_WRITE_ERRORS: &str = "switchyard.events.write_errors";
+    /// 1 while the event store cannot be written (evidence-bound traffic fails closed).
+    pub const EVENT_STORE_FAILING: &str = "switchyard.event_store.failing";
 
     pub const OPERATION: &str = "gen_ai.operation.name";
     pub const PROVIDER: &str = "gen_ai.provider.name";
@@ -162,6 +168,11 @@ pub fn observe_event_log(stats: &LogStats) {
         .absolute(stats.queue_full.load(Ordering::Relaxed));
     metrics::counter!(sanitize(names::EVENTS_FAILED))
         .absolute(stats.failed.load(Ordering::Relaxed));
+    metrics::gauge!(sanitize(names::EVENTS_HELD)).set(stats.held.load(Ordering::Relaxed) as f64);
+    metrics::counter!(sanitize(names::EVENT_WRITE_ERRORS))
+        .absolute(stats.write_errors.load(Ordering::Relaxed));
+    metrics::gauge!(sanitize(names::EVENT_STORE_FAILING))
+        .set(f64::from(u8::from(stats.failing.load(Ordering::Relaxed))));
 }
 
 /// Publishes what is left of a budget in its current window (USD) as this node sees it.

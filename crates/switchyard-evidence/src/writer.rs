@@ -1,19 +1,30 @@
 //! The batching writer: events go through a bounded queue to one task that chains them and
 //! group-commits them, off the request's hot path. A request that must not be answered before
 //! its evidence is durable waits for the commit; a full queue is counted and logged and then
-//! waited on, never dropped.
+//! waited on, never dropped. When the store cannot be written (a full disk, a lost database),
+//! the writer holds what it could not write, up to a bound, reports itself unhealthy so that
+//! traffic needing evidence fails closed, and writes the held events once the store recovers.
 
 use crate::event::{Digest, Draft, Event};
-use crate::store::{Store, StoreError};
+use crate::store::{Head, Store, StoreError};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 /// Most events written in one transaction.
 const MAX_BATCH: usize = 2048;
-/// Attempts at a batch before its events are reported failed.
+/// Consecutive failed writes after which the writer is unhealthy and durable records fail.
 const WRITE_ATTEMPTS: u32 = 3;
+/// Events held in memory while the store cannot be written, unless [`Limits`] says otherwise.
+pub const DEFAULT_BACKLOG: usize = 100_000;
+/// The first pause after a failed write; it doubles up to [`MAX_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(50);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(2);
+/// While the store keeps failing, one log line per this interval.
+const LOG_EVERY: Duration = Duration::from_secs(30);
 
 struct Submission {
     draft: Draft,
@@ -28,10 +39,27 @@ pub struct LogStats {
     pub batches: AtomicU64,
     /// Submissions that found the queue full and had to wait.
     pub queue_full: AtomicU64,
-    /// Events that could not be written after retries.
+    /// Events given up on: the backlog was full, or the writer stopped before the store
+    /// recovered.
     pub failed: AtomicU64,
     /// Events waiting in the queue.
     pub depth: AtomicU64,
+    /// Events the writer holds because the store could not be written.
+    pub held: AtomicU64,
+    /// Writes (transactions) the store refused.
+    pub write_errors: AtomicU64,
+    /// True while the store cannot be written ([`EventLog::healthy`] is its negation).
+    pub failing: AtomicBool,
+}
+
+/// How much the log buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Submissions the queue holds before `record` waits.
+    pub queue: usize,
+    /// Events held while the store cannot be written; past it, new events are dropped (and
+    /// counted in [`LogStats::failed`]).
+    pub backlog: usize,
 }
 
 /// The handle requests use to record events.
@@ -39,17 +67,23 @@ pub struct LogStats {
 pub struct EventLog {
     tx: mpsc::Sender<Submission>,
     stats: Arc<LogStats>,
-    healthy: Arc<AtomicBool>,
 }
 
 /// Returned by [`EventLog::start`]; awaiting it after every `EventLog` clone is dropped
 /// flushes the queue.
 pub struct Writer {
     task: tokio::task::JoinHandle<()>,
+    stats: Arc<LogStats>,
 }
 
 impl Writer {
-    /// Waits until every queued event has been written.
+    /// The log's counters, still readable after every `EventLog` is dropped.
+    pub fn stats(&self) -> Arc<LogStats> {
+        self.stats.clone()
+    }
+
+    /// Waits until every queued event has been written (or, when the store is failing, given
+    /// up on after a few more attempts).
     pub async fn flushed(self) {
         let _ = self.task.await;
     }
@@ -61,32 +95,59 @@ impl Writer {
 pub struct NotRecorded(pub String);
 
 impl EventLog {
-    /// Starts the writer for `stream`, continuing its chain from the store's head.
+    /// Starts the writer for `stream`, continuing its chain from the store's head, with a
+    /// queue of `capacity` and the default backlog.
     pub async fn start(
         store: Arc<dyn Store>,
         stream: &str,
         capacity: usize,
     ) -> Result<(EventLog, Writer), StoreError> {
-        let head = store.head(stream).await?;
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let stats = Arc::new(LogStats::default());
-        let healthy = Arc::new(AtomicBool::new(true));
-        let chain = Chain {
-            stream: stream.to_owned(),
-            next_seq: head.map(|h| h.seq + 1).unwrap_or(1),
-            prev: head.map(|h| h.hash).unwrap_or(Digest::GENESIS),
+        let limits = Limits {
+            queue: capacity,
+            backlog: DEFAULT_BACKLOG,
         };
-        let task = tokio::spawn(run(store, chain, rx, stats.clone(), healthy.clone()));
-        Ok((EventLog { tx, stats, healthy }, Writer { task }))
+        Self::start_with(store, stream, limits).await
+    }
+
+    /// Starts the writer for `stream` with explicit [`Limits`].
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        stream: &str,
+        limits: Limits,
+    ) -> Result<(EventLog, Writer), StoreError> {
+        let head = store.head(stream).await?;
+        let (tx, rx) = mpsc::channel(limits.queue.max(1));
+        let stats = Arc::new(LogStats::default());
+        let writer = Task {
+            store,
+            chain: Chain::after(stream, head),
+            held: VecDeque::new(),
+            backlog: limits.backlog.max(1),
+            stats: stats.clone(),
+            failures: 0,
+            failing_since: None,
+            last_log: None,
+            last_error: String::new(),
+            dropped_since_log: 0,
+            unconfirmed: None,
+        };
+        let task = tokio::spawn(writer.run(rx));
+        Ok((
+            EventLog {
+                tx,
+                stats: stats.clone(),
+            },
+            Writer { task, stats },
+        ))
     }
 
     pub fn stats(&self) -> &LogStats {
         &self.stats
     }
 
-    /// False after a batch could not be written; traffic that needs evidence must fail closed.
+    /// False while the store cannot be written; traffic that needs evidence must fail closed.
     pub fn healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        !self.stats.failing.load(Ordering::Relaxed)
     }
 
     async fn submit(&self, submission: Submission) -> Result<(), NotRecorded> {
@@ -120,7 +181,10 @@ impl EventLog {
         }
     }
 
-    /// Queues an event and waits until it is committed; returns its sequence number.
+    /// Queues an event and waits until it is committed; returns its sequence number. While
+    /// the store is failing it fails at once and the event is not recorded. One already held
+    /// when the store starts failing is told so too, but stays held (its batch may have
+    /// committed with the reply lost) and is written when the store recovers.
     pub async fn record_durable(&self, draft: Draft) -> Result<u64, NotRecorded> {
         let (ack, done) = oneshot::channel();
         self.submit(Submission {
@@ -138,73 +202,293 @@ impl EventLog {
     }
 }
 
+/// Where the next event goes in the stream's chain.
 struct Chain {
     stream: String,
     next_seq: u64,
     prev: Digest,
 }
 
-async fn run(
+impl Chain {
+    fn after(stream: &str, head: Option<Head>) -> Chain {
+        Chain {
+            stream: stream.to_owned(),
+            next_seq: head.map(|h| h.seq + 1).unwrap_or(1),
+            prev: head.map(|h| h.hash).unwrap_or(Digest::GENESIS),
+        }
+    }
+
+    fn head(&self) -> Option<Head> {
+        (self.next_seq > 1).then_some(Head {
+            seq: self.next_seq - 1,
+            hash: self.prev,
+        })
+    }
+}
+
+/// The writer task's state.
+struct Task {
     store: Arc<dyn Store>,
-    mut chain: Chain,
-    mut rx: mpsc::Receiver<Submission>,
+    chain: Chain,
+    /// Accepted, not yet committed, in order.
+    held: VecDeque<Submission>,
+    backlog: usize,
     stats: Arc<LogStats>,
-    healthy: Arc<AtomicBool>,
-) {
-    let mut batch: Vec<Submission> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        stats.depth.fetch_sub(batch.len() as u64, Ordering::Relaxed);
-        let (mut seq, mut prev) = (chain.next_seq, chain.prev);
-        let events: Vec<Event> = batch
+    /// Consecutive failed writes.
+    failures: u32,
+    failing_since: Option<Instant>,
+    last_log: Option<Instant>,
+    last_error: String,
+    dropped_since_log: u64,
+    /// The head a failed write would have left, if it did commit after all (a lost reply).
+    unconfirmed: Option<Head>,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Submission>) {
+        let mut incoming: Vec<Submission> = Vec::with_capacity(MAX_BATCH);
+        let mut open = true;
+        let mut retry_at: Option<Instant> = None;
+        let mut attempts_after_close = 0u32;
+        loop {
+            if self.held.is_empty() {
+                if !open || rx.recv_many(&mut incoming, MAX_BATCH).await == 0 {
+                    break;
+                }
+                self.admit(&mut incoming);
+            } else if let Some(at) = retry_at {
+                if open {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        n = rx.recv_many(&mut incoming, MAX_BATCH) => {
+                            if n == 0 {
+                                open = false;
+                            }
+                            self.admit(&mut incoming);
+                            continue;
+                        }
+                    }
+                } else {
+                    if attempts_after_close >= WRITE_ATTEMPTS {
+                        self.give_up();
+                        break;
+                    }
+                    attempts_after_close += 1;
+                    tokio::time::sleep_until(at).await;
+                }
+            } else if open {
+                // Healthy and holding events: take whatever else is already queued.
+                let room = MAX_BATCH.saturating_sub(self.held.len());
+                while incoming.len() < room {
+                    match rx.try_recv() {
+                        Ok(s) => incoming.push(s),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
+                self.admit(&mut incoming);
+            }
+            retry_at = match self.write_oldest().await {
+                Ok(()) => None,
+                Err(pause) => Some(Instant::now() + pause),
+            };
+        }
+    }
+
+    /// Takes newly queued submissions into the held events (dropping, counted and logged,
+    /// what does not fit); while the store is failing, durable ones are told so at once.
+    fn admit(&mut self, incoming: &mut Vec<Submission>) {
+        self.stats
+            .depth
+            .fetch_sub(incoming.len() as u64, Ordering::Relaxed);
+        for mut s in incoming.drain(..) {
+            if self.held.len() >= self.backlog {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.dropped_since_log += 1;
+                if let Some(ack) = s.ack.take() {
+                    let _ = ack.send(Err(format!(
+                        "the event store cannot be written ({}) and the writer already holds {} events: this one is dropped",
+                        self.last_error, self.backlog
+                    )));
+                }
+                continue;
+            }
+            if self.failures >= WRITE_ATTEMPTS
+                && let Some(ack) = s.ack.take()
+            {
+                // Refused, and so not kept: the caller acts on "not recorded" (it withholds
+                // its answer), so the event must not appear in the log later.
+                let _ = ack.send(Err(format!(
+                    "the event store cannot be written ({}); this event was not recorded",
+                    self.last_error
+                )));
+                continue;
+            }
+            self.held.push_back(s);
+        }
+        self.stats
+            .held
+            .store(self.held.len() as u64, Ordering::Relaxed);
+        if self.dropped_since_log > 0 {
+            self.log_failing(false);
+        }
+    }
+
+    /// Writes the oldest held events in one transaction. On failure, returns how long to wait
+    /// before the next attempt.
+    async fn write_oldest(&mut self) -> Result<(), Duration> {
+        if let Some(expected) = self.unconfirmed {
+            // The last failed write may have committed with its reply lost: look before
+            // writing the same events again.
+            match self.store.head(&self.chain.stream).await {
+                Ok(head) => self.reconcile(head, expected),
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+        let n = self.held.len().min(MAX_BATCH);
+        if n == 0 {
+            return Ok(());
+        }
+        let events = self.chained(n);
+        match self.store.append(&events).await {
+            Ok(()) => {
+                self.committed(&events);
+                Ok(())
+            }
+            Err(e) => {
+                self.unconfirmed = events.last().map(|e| Head {
+                    seq: e.seq,
+                    hash: e.hash,
+                });
+                Err(self.failed(e))
+            }
+        }
+    }
+
+    /// The oldest `n` held events, placed in the chain.
+    fn chained(&self, n: usize) -> Vec<Event> {
+        let (mut seq, mut prev) = (self.chain.next_seq, self.chain.prev);
+        self.held
             .iter()
+            .take(n)
             .map(|s| {
-                let e = Event::chain(&chain.stream, seq, prev, s.draft.clone());
+                let e = Event::chain(&self.chain.stream, seq, prev, s.draft.clone());
                 seq += 1;
                 prev = e.hash;
                 e
             })
-            .collect();
-        let mut outcome = Err(String::new());
-        for attempt in 0..WRITE_ATTEMPTS {
-            match store.append(&events).await {
-                Ok(()) => {
-                    outcome = Ok(());
-                    break;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, attempt, events = events.len(), "event batch not written");
-                    outcome = Err(e.to_string());
-                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            .collect()
+    }
+
+    /// After a failed write, compares the store's head with what the writer believes.
+    fn reconcile(&mut self, head: Option<Head>, expected: Head) {
+        self.unconfirmed = None;
+        if head == Some(expected) {
+            // It did commit: rebuild the batch exactly as it was written and settle it.
+            let n = usize::try_from(expected.seq + 1 - self.chain.next_seq).unwrap_or(0);
+            let events = self.chained(n.min(self.held.len()));
+            self.committed(&events);
+        } else if head != self.chain.head() {
+            tracing::error!(
+                stream = %self.chain.stream,
+                "the stream's head in the store moved under this writer (is another node using the same stream name?); continuing the chain from the store's head"
+            );
+            self.chain = Chain::after(&self.chain.stream, head);
+        }
+    }
+
+    /// Settles committed events: advances the chain, acknowledges, and recovers.
+    fn committed(&mut self, events: &[Event]) {
+        let Some(last) = events.last() else { return };
+        self.chain.next_seq = last.seq + 1;
+        self.chain.prev = last.hash;
+        for (s, e) in self.held.drain(..events.len()).zip(events) {
+            if let Some(ack) = s.ack {
+                let _ = ack.send(Ok(e.seq));
+            }
+        }
+        self.stats
+            .written
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .held
+            .store(self.held.len() as u64, Ordering::Relaxed);
+        if let Some(since) = self.failing_since.take() {
+            tracing::warn!(
+                stream = %self.chain.stream,
+                failed_for_s = since.elapsed().as_secs_f64(),
+                still_held = self.held.len(),
+                "the event store can be written again; writing the held events"
+            );
+            self.last_log = None;
+        }
+        self.failures = 0;
+        self.stats.failing.store(false, Ordering::Relaxed);
+    }
+
+    /// Counts a failed write; after [`WRITE_ATTEMPTS`] in a row, the writer is unhealthy and
+    /// the durable submissions it holds are told. Returns the pause before the next attempt.
+    fn failed(&mut self, e: StoreError) -> Duration {
+        self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+        self.failures = self.failures.saturating_add(1);
+        self.last_error = e.to_string();
+        if self.failures == WRITE_ATTEMPTS {
+            self.failing_since = Some(Instant::now());
+            self.stats.failing.store(true, Ordering::Relaxed);
+            let message = self.failing_message();
+            for s in &mut self.held {
+                if let Some(ack) = s.ack.take() {
+                    let _ = ack.send(Err(message.clone()));
                 }
             }
         }
-        match outcome {
-            Ok(()) => {
-                chain.next_seq = seq;
-                chain.prev = prev;
-                healthy.store(true, Ordering::Relaxed);
-                stats
-                    .written
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-                stats.batches.fetch_add(1, Ordering::Relaxed);
-                for (s, e) in batch.drain(..).zip(&events) {
-                    if let Some(ack) = s.ack {
-                        let _ = ack.send(Ok(e.seq));
-                    }
-                }
-            }
-            Err(message) => {
-                // The chain does not advance: these events get no place in it.
-                healthy.store(false, Ordering::Relaxed);
-                stats
-                    .failed
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-                for s in batch.drain(..) {
-                    if let Some(ack) = s.ack {
-                        let _ = ack.send(Err(message.clone()));
-                    }
-                }
-            }
+        if self.failures >= WRITE_ATTEMPTS {
+            self.log_failing(self.failures == WRITE_ATTEMPTS);
         }
+        let doublings = self.failures.saturating_sub(1).min(8);
+        (FIRST_RETRY_PAUSE * 2u32.pow(doublings)).min(MAX_RETRY_PAUSE)
+    }
+
+    fn failing_message(&self) -> String {
+        format!(
+            "the event store cannot be written ({}); the event is held and will be written when the store recovers",
+            self.last_error
+        )
+    }
+
+    /// One log line when the store starts failing, then at most one per [`LOG_EVERY`].
+    fn log_failing(&mut self, first: bool) {
+        let due = self.last_log.is_none_or(|t| t.elapsed() >= LOG_EVERY);
+        if !first && !due {
+            return;
+        }
+        self.last_log = Some(Instant::now());
+        tracing::error!(
+            stream = %self.chain.stream,
+            error = %self.last_error,
+            held = self.held.len(),
+            backlog_limit = self.backlog,
+            dropped = std::mem::take(&mut self.dropped_since_log),
+            failing_for_s = self.failing_since.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0),
+            "the event store cannot be written: events are held in memory (past the limit they are dropped) and the log reports itself unhealthy until it recovers"
+        );
+    }
+
+    /// The queue closed and the store is still failing: count and log what is lost.
+    fn give_up(&mut self) {
+        let lost = self.held.len() as u64;
+        self.stats.failed.fetch_add(lost, Ordering::Relaxed);
+        self.stats.held.store(0, Ordering::Relaxed);
+        self.held.clear();
+        tracing::error!(
+            stream = %self.chain.stream,
+            error = %self.last_error,
+            lost,
+            "the event writer stopped while the store could not be written: these events are lost"
+        );
     }
 }

@@ -1,0 +1,312 @@
+//! The batching writer when the store misbehaves: a full disk (SQLite's page cap) makes it
+//! hold events, count the failures and report itself unhealthy, durable records fail instead
+//! of hanging, and once space returns the held events are written and the chain holds. A
+//! full queue is counted, never a silent drop; a commit whose reply was lost is not written
+//! twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use async_trait::async_trait;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use switchyard_evidence::artifact::{Artifact, ArtifactRef};
+use switchyard_evidence::event::{Digest, Event};
+use switchyard_evidence::sqlite::SqliteStore;
+use switchyard_evidence::store::{Head, Position, Store, StoreError};
+use switchyard_evidence::verify::verify_stream;
+use switchyard_evidence::writer::Limits;
+use switchyard_evidence::{Draft, EventKind, EventLog, KeyRecord};
+use tokio::sync::Semaphore;
+
+async fn sqlite(prefix: &str) -> Arc<SqliteStore> {
+    let dir = std::env::temp_dir().join(format!(
+        "switchyard-{prefix}-{}-{}",
+        std::process::id(),
+        switchyard_evidence::event::now_ms()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("events.db").display());
+    Arc::new(SqliteStore::open(&url).await.unwrap())
+}
+
+/// An event too big to fit in pages the file already has.
+fn big(i: usize) -> Draft {
+    Draft::new(
+        EventKind::Outcome,
+        Some(&format!("req_{i}")),
+        json!({"i": i, "filler": "x".repeat(8_000)}),
+    )
+}
+
+/// Polls `cond` every 10 ms for up to `secs` seconds.
+async fn eventually(secs: u64, what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..secs * 100 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test]
+async fn a_full_disk_is_a_full_error() {
+    let store = sqlite("full").await;
+    store.limit_pages(Some(1));
+    let e = Event::chain("n", 1, Digest::GENESIS, big(0));
+    let err = store.append(&[e]).await.unwrap_err();
+    assert!(err.is_full(), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("the store is full"), "{text}");
+    assert!(text.contains("free disk space"), "{text}");
+}
+
+#[tokio::test]
+async fn the_writer_holds_events_through_a_full_disk_and_recovers() {
+    let store = sqlite("writer-full").await;
+    let limits = Limits {
+        queue: 64,
+        backlog: 50,
+    };
+    let (log, writer) = EventLog::start_with(store.clone(), "node", limits)
+        .await
+        .unwrap();
+    for i in 0..10 {
+        log.record(big(i)).await;
+    }
+    let stats = || log.stats();
+    eventually(5, "the first events written", || {
+        stats().written.load(Ordering::Relaxed) == 10
+    })
+    .await;
+    assert!(log.healthy());
+
+    // The disk fills: events are held, failures counted, the log turns unhealthy.
+    store.limit_pages(Some(1));
+    for i in 10..30 {
+        log.record(big(i)).await;
+    }
+    eventually(5, "the writer reports the store failing", || !log.healthy()).await;
+    assert!(stats().write_errors.load(Ordering::Relaxed) >= 3);
+    eventually(5, "20 events held", || {
+        stats().held.load(Ordering::Relaxed) == 20
+    })
+    .await;
+    assert_eq!(
+        stats().failed.load(Ordering::Relaxed),
+        0,
+        "nothing lost yet"
+    );
+
+    // A durable record fails at once rather than waiting for the disk.
+    let durable = tokio::time::timeout(Duration::from_secs(2), log.record_durable(big(30)))
+        .await
+        .expect("record_durable returns while the store is failing");
+    let message = durable.unwrap_err().to_string();
+    assert!(message.contains("the store is full"), "{message}");
+    assert!(message.contains("not recorded"), "{message}");
+
+    // Past the backlog, events are dropped and counted.
+    for i in 31..70 {
+        log.record(big(i)).await;
+    }
+    eventually(5, "the backlog full and the rest counted", || {
+        stats().held.load(Ordering::Relaxed) == 50 && stats().failed.load(Ordering::Relaxed) == 9
+    })
+    .await;
+
+    // Space returns: the held events are written, in order, and the chain holds.
+    store.limit_pages(None);
+    eventually(10, "the backlog written", || {
+        log.healthy() && stats().held.load(Ordering::Relaxed) == 0
+    })
+    .await;
+    assert_eq!(stats().written.load(Ordering::Relaxed), 60);
+    let seq = log.record_durable(big(99)).await.unwrap();
+    assert_eq!(seq, 61);
+    drop(log);
+    writer.flushed().await;
+    let ok = verify_stream(store.as_ref(), "node")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.events, 61);
+    let held = store.read("node", 10, 100).await.unwrap();
+    let order: Vec<u64> = held
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.payload).unwrap()["i"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let mut expected: Vec<u64> = (10..30).chain(31..61).collect();
+    expected.push(99);
+    assert_eq!(order, expected, "held events keep their order");
+}
+
+#[tokio::test]
+async fn a_writer_stopping_on_a_full_disk_counts_what_it_loses() {
+    let store = sqlite("stop-full").await;
+    let (log, writer) = EventLog::start(store.clone(), "node", 64).await.unwrap();
+    store.limit_pages(Some(1));
+    for i in 0..5 {
+        log.record(big(i)).await;
+    }
+    eventually(5, "the store failing", || !log.healthy()).await;
+    let stats = writer.stats();
+    drop(log);
+    tokio::time::timeout(Duration::from_secs(15), writer.flushed())
+        .await
+        .expect("the writer gives up within a few attempts once the queue closes");
+    assert_eq!(
+        stats.failed.load(Ordering::Relaxed),
+        5,
+        "the lost events are counted"
+    );
+    assert_eq!(stats.held.load(Ordering::Relaxed), 0);
+}
+
+/// A store that delegates to SQLite, but whose appends wait for a permit, and whose next
+/// append can be made to commit and then report failure (a lost reply).
+struct Gated {
+    inner: Arc<SqliteStore>,
+    permits: Semaphore,
+    lose_reply: AtomicBool,
+}
+
+#[async_trait]
+impl Store for Gated {
+    async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
+        self.inner.head(stream).await
+    }
+    async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
+        self.permits.acquire().await.unwrap().forget();
+        self.inner.append(events).await?;
+        if self.lose_reply.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Query("connection reset during COMMIT".into()));
+        }
+        Ok(())
+    }
+    async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.inner.read(stream, after, limit).await
+    }
+    async fn streams(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.streams().await
+    }
+    async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.inner.for_request(request_id).await
+    }
+    async fn put_artifact(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        self.inner.put_artifact(artifact).await
+    }
+    async fn get_artifact(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
+        self.inner.get_artifact(id).await
+    }
+    async fn delete_expired(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ArtifactRef>, StoreError> {
+        self.inner.delete_expired(now_ms, limit).await
+    }
+    async fn by_kind(
+        &self,
+        kind: EventKind,
+        since_ms: i64,
+        until_ms: i64,
+        after: Option<&Position>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.inner
+            .by_kind(kind, since_ms, until_ms, after, limit)
+            .await
+    }
+    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        self.inner.put_key(key).await
+    }
+    async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list_keys(tenant).await
+    }
+    async fn find_key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.find_key_by_hash(hash).await
+    }
+    async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.revoke_key(id, now_ms).await
+    }
+    async fn count_active_keys(&self) -> Result<u64, StoreError> {
+        self.inner.count_active_keys().await
+    }
+    async fn take_lease(
+        &self,
+        ask: &switchyard_evidence::budget_ledger::LeaseAsk<'_>,
+    ) -> Result<switchyard_evidence::budget_ledger::LeaseGrant, StoreError> {
+        self.inner.take_lease(ask).await
+    }
+    async fn return_lease(
+        &self,
+        scope: &str,
+        bucket_ms: i64,
+        amount: u64,
+    ) -> Result<(), StoreError> {
+        self.inner.return_lease(scope, bucket_ms, amount).await
+    }
+}
+
+#[tokio::test]
+async fn a_full_queue_is_counted_and_waited_on_never_dropped() {
+    let gated = Arc::new(Gated {
+        inner: sqlite("queue-full").await,
+        permits: Semaphore::new(0),
+        lose_reply: AtomicBool::new(false),
+    });
+    let (log, writer) = EventLog::start(gated.clone(), "node", 4).await.unwrap();
+    // The writer is stuck in its first append; the queue (4) fills and submitters wait.
+    let mut submitters = Vec::new();
+    for i in 0..40 {
+        let log = log.clone();
+        submitters.push(tokio::spawn(async move { log.record(big(i)).await }));
+    }
+    eventually(5, "the queue full", || {
+        log.stats().queue_full.load(Ordering::Relaxed) > 0
+    })
+    .await;
+    gated.permits.add_permits(1_000);
+    for s in submitters {
+        s.await.unwrap();
+    }
+    let stats = log.stats();
+    eventually(5, "all written", || {
+        stats.written.load(Ordering::Relaxed) == 40
+    })
+    .await;
+    assert_eq!(stats.failed.load(Ordering::Relaxed), 0, "none dropped");
+    drop(log);
+    writer.flushed().await;
+    let ok = verify_stream(gated.as_ref(), "node")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.events, 40);
+}
+
+#[tokio::test]
+async fn a_commit_whose_reply_was_lost_is_not_written_twice() {
+    let gated = Arc::new(Gated {
+        inner: sqlite("lost-reply").await,
+        permits: Semaphore::new(1_000),
+        lose_reply: AtomicBool::new(true),
+    });
+    let (log, writer) = EventLog::start(gated.clone(), "node", 64).await.unwrap();
+    let first = log.record_durable(big(0)).await.unwrap();
+    assert_eq!(first, 1, "the lost reply is found committed on the retry");
+    log.record(big(1)).await;
+    drop(log);
+    writer.flushed().await;
+    let ok = verify_stream(gated.as_ref(), "node")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.events, 2);
+}
