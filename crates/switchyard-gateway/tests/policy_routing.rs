@@ -296,6 +296,7 @@ async fn latency_critical_falls_back_within_its_budget_when_the_primary_hangs() 
 #[tokio::test]
 async fn a_hedged_request_returns_the_faster_candidate_and_cancels_the_other() {
     let (up, gw) = setup("").await;
+    let started = Instant::now();
     let (status, body, h) = ask(
         &gw,
         "deep",
@@ -303,6 +304,10 @@ async fn a_hedged_request_returns_the_faster_candidate_and_cancels_the_other() {
         "think",
     )
     .await;
+    eprintln!(
+        "hedged request (slow candidate 1.5 s, hedge after 100 ms): {:?}",
+        started.elapsed()
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(header(&h, "x-switchyard-model"), "up/quick");
     assert_eq!(header(&h, "x-switchyard-attempts"), "2");
@@ -350,17 +355,16 @@ async fn the_heavy_pool_saturating_does_not_slow_latency_critical_traffic() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // While the pool is full, interactive requests are served at once.
+    let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let started = Instant::now();
         let (status, _, h) = ask(&gw, "fast", &[], "ping").await;
         assert_eq!(status, 200);
         assert_eq!(header(&h, "x-switchyard-model"), "up/quick");
-        assert!(
-            started.elapsed() < Duration::from_millis(1000),
-            "{:?}",
-            started.elapsed()
-        );
+        slowest = slowest.max(started.elapsed());
     }
+    eprintln!("interactive requests while the heavy pool is saturated: slowest {slowest:?}");
+    assert!(slowest < Duration::from_millis(1000), "{slowest:?}");
     let mut ok = 0;
     let mut refused = 0;
     for h in heavy {
