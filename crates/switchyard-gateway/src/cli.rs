@@ -123,13 +123,6 @@ enum EventsCommand {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -140,8 +133,33 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The server's config says whether spans are exported, so it is loaded before the
+    // subscriber is installed.
+    let server = match &cli.command {
+        Command::Serve { listen } => {
+            match prepare_serve(cli.config.as_deref(), *listen, runtime.handle()) {
+                Ok(prepared) => Some(prepared),
+                Err(message) => {
+                    eprintln!("switchyard: {message}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
+    crate::traces::export::install(server.as_ref().and_then(|s| s.exporter.as_ref()));
     let result = match cli.command {
-        Command::Serve { listen } => runtime.block_on(serve(cli.config.as_deref(), listen)),
+        Command::Serve { .. } => match server {
+            Some(s) => {
+                let served = runtime.block_on(serve(s.config, s.http));
+                // After the server, before the runtime: the last exports run on its threads.
+                if let Some(exporter) = s.exporter {
+                    exporter.shutdown();
+                }
+                served
+            }
+            None => Err("the server was not prepared".into()),
+        },
         Command::MockUpstream { listen, script } => {
             runtime.block_on(mock_upstream(listen, script.as_deref()))
         }
@@ -198,13 +216,40 @@ fn load_config(path: Option<&Path>) -> Result<config::Config, String> {
     }
 }
 
-/// Loads the config and serves until a stop signal.
-pub async fn serve(config_path: Option<&Path>, listen: Option<SocketAddr>) -> Result<(), String> {
+/// What `serve` needs before the subscriber exists: its config, the pooled HTTP client, and
+/// the trace exporter when the config names a collector.
+pub struct Prepared {
+    pub config: config::Config,
+    pub http: reqwest::Client,
+    pub exporter: Option<crate::traces::export::Exporter>,
+}
+
+/// Loads the server's config (with `--listen` applied), builds the pooled HTTP client and
+/// starts the trace exporter the config asks for.
+pub fn prepare_serve(
+    config_path: Option<&Path>,
+    listen: Option<SocketAddr>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Prepared, String> {
     let mut config = load_config(config_path)?;
     if let Some(addr) = listen {
         config.listen = addr;
     }
     let http = switchyard_providers::http::client()?;
+    let exporter =
+        crate::traces::export::Exporter::start(&config.telemetry, http.clone(), runtime.clone())?;
+    Ok(Prepared {
+        config,
+        http,
+        exporter,
+    })
+}
+
+/// Serves `config` until a stop signal.
+pub async fn serve(config: config::Config, http: reqwest::Client) -> Result<(), String> {
+    if let Some(endpoint) = &config.telemetry.traces_endpoint {
+        tracing::info!(%endpoint, service = %config.telemetry.service_name, "exporting traces over OTLP/HTTP");
+    }
     let store = switchyard_evidence::open(&config.store)
         .await
         .map_err(|e| e.to_string())?;

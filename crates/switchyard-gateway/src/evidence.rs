@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::execute::{AttemptRecord, RequestCtx};
+use crate::traces;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub async fn admitted_chat(
     c: &Classification,
     attribution: &BTreeMap<String, String>,
 ) {
+    traces::admitted(ctx, &req.model, c.classes);
     let payload = json!({
         "attribution": attribution,
         "declared_classes": c.declared,
@@ -71,6 +73,7 @@ pub async fn admitted_embeddings(
     classes: DataClasses,
     attribution: &BTreeMap<String, String>,
 ) {
+    traces::admitted(ctx, model, classes);
     let payload = json!({
         "door": ctx.door,
         "model": model,
@@ -94,6 +97,7 @@ pub async fn decided(
     decision: Result<&Decision, &Refusal>,
     c: &Classification,
 ) {
+    traces::decided(ctx, decision, c);
     let mut raised = Value::Null;
     if !c.raised().is_empty() {
         let mut detectors: Vec<&str> = c.findings.iter().map(|f| f.detector.as_str()).collect();
@@ -183,7 +187,6 @@ impl Ending {
     }
 }
 
-/// Records the outcome.
 /// Records the outcome. For a request whose class demands durable evidence
 /// (compliance-constrained) it returns only once the outcome, and so every earlier event of the
 /// chain, is committed, and says so when it could not be.
@@ -204,6 +207,7 @@ pub async fn ended(
 /// Publishes a request's metrics and returns its outcome event; also used from `Drop`, where
 /// nothing can be awaited.
 pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
+    traces::ended(ctx, &e);
     let cost = match (&e.usage, &e.price) {
         (Some(u), Some(p)) => Some(p.cost(u) + e.extra_cost_usd),
         _ if e.extra_cost_usd > 0.0 => Some(e.extra_cost_usd),

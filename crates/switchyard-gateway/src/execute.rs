@@ -10,6 +10,7 @@ mod race;
 use crate::error::ApiError;
 use crate::health::{Breakers, now_ms};
 use crate::registry::Registry;
+use crate::traces::AttemptSpan;
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 use switchyard_policy::{Candidate, Decision, MicroUsd, Step, Target};
@@ -17,6 +18,7 @@ use switchyard_protocol::{
     ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorKind, ProviderError, StreamEvent,
 };
 use switchyard_providers::{Call, EventStream};
+use tracing::Instrument;
 
 /// What one request carries through the pipeline.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct RequestCtx {
     pub durable: bool,
     /// The request's hold on its budgets, settled with its real cost when it ends.
     pub budget: Option<std::sync::Arc<crate::budgets::Hold>>,
+    /// Its trace span (see [`crate::traces`]); disabled when no exporter runs.
+    pub span: tracing::Span,
 }
 
 /// One upstream attempt, as the evidence plane records it.
@@ -159,13 +163,13 @@ pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
         n += 1;
         let (result, records) = match step {
             Step::Try(c) => {
-                let (result, record) = attempt(exec, c).await;
+                let (result, record) = attempt(exec, c, attempts.len() + 1).await;
                 (result, record.into_iter().collect())
             }
             Step::Race {
                 candidates,
                 hedge_ms,
-            } => race::run(exec, candidates, *hedge_ms).await,
+            } => race::run(exec, candidates, *hedge_ms, attempts.len()).await,
         };
         attempts.extend(records);
         match result {
@@ -205,8 +209,12 @@ pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
 
 /// One attempt at one candidate: a breaker permit, the attempt timeout (within the request's
 /// deadline), the call, and the outcome handed back to the breaker. No record when the circuit
-/// was open (no request left the gateway).
-pub(crate) async fn attempt(exec: &Exec<'_>, c: &Candidate) -> (StepResult, Option<AttemptRecord>) {
+/// was open (no request left the gateway). `n` numbers the attempt (1-based) in its trace span.
+pub(crate) async fn attempt(
+    exec: &Exec<'_>,
+    c: &Candidate,
+    n: usize,
+) -> (StepResult, Option<AttemptRecord>) {
     let target = &c.target;
     let Some(upstream) = exec.registry.upstream(&target.provider) else {
         let e = ProviderError::new(
@@ -240,21 +248,29 @@ pub(crate) async fn attempt(exec: &Exec<'_>, c: &Candidate) -> (StepResult, Opti
         model: &target.upstream_model,
         timeout,
     };
-    let result = match tokio::time::timeout(timeout, once(upstream, call, exec.op)).await {
+    // Dropped unfinished when a race is won by another candidate: the span says cancelled.
+    let trace = AttemptSpan::start(exec.ctx, n, target);
+    let result = match tokio::time::timeout(timeout, once(upstream, call, exec.op))
+        .instrument(trace.span().clone())
+        .await
+    {
         Ok(r) => r,
         Err(_) => Err(ProviderError::timeout(timeout)),
     };
     let error = result.as_ref().err().map(|e| e.kind);
     permit.finish(error);
     if let Err(e) = &result {
-        tracing::warn!(
-            request_id = %exec.ctx.request_id,
-            target = %target.model,
-            kind = e.kind.as_str(),
-            status = e.status,
-            "upstream attempt failed"
-        );
+        trace.span().in_scope(|| {
+            tracing::warn!(
+                request_id = %exec.ctx.request_id,
+                target = %target.model,
+                kind = e.kind.as_str(),
+                status = e.status,
+                "upstream attempt failed"
+            );
+        });
     }
+    trace.finish(error);
     let record = AttemptRecord {
         target: target.clone(),
         error,

@@ -20,3 +20,4 @@ pub mod registry;
 pub mod routes;
 pub mod routing;
 pub mod server;
+pub mod traces;

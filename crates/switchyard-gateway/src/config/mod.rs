@@ -9,12 +9,14 @@ mod defaults;
 mod payloads;
 mod raw;
 mod routing;
+mod telemetry;
 mod validate;
 
 pub use admin_key::AdminKey;
 pub use budgets::{BudgetScope, BudgetSpec};
 pub use defaults::{complete, embedded};
 pub use routing::Routing;
+pub use telemetry::Telemetry;
 pub use validate::validate;
 
 use std::collections::BTreeMap;
@@ -51,6 +53,8 @@ pub struct Config {
     pub admin_key: Option<AdminKey>,
     /// Spending limits, each with its scope, window and lease size.
     pub budgets: Vec<BudgetSpec>,
+    /// Trace export (OTLP/HTTP), fixed at start.
+    pub telemetry: Telemetry,
 }
 
 /// Payload logging: off by default; when on, prompts, completions and tool results are

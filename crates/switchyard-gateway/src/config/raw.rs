@@ -35,6 +35,9 @@ pub struct RawConfig {
     pub active_profile: Option<Spanned<String>>,
     /// When a target's circuit opens and closes again.
     pub breaker: Option<Spanned<switchyard_policy::BreakerConfig>>,
+    /// Trace export.
+    #[serde(default)]
+    pub telemetry: super::telemetry::RawTelemetry,
     /// Spending limits per tenant, key, route class or metadata tag.
     #[serde(default)]
     pub budgets: Vec<Spanned<RawBudget>>,

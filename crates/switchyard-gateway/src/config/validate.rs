@@ -306,6 +306,7 @@ pub fn validate(
     let retention = super::payloads::retention(&mut c, &raw.retention);
     let admin_key = super::admin_key::admin_key(&mut c, raw.admin_key.as_ref());
     let budgets = super::budgets::budgets(&mut c, &raw.budgets);
+    let telemetry = super::telemetry::telemetry(&mut c, &raw.telemetry);
     let (Some(detectors), true) = (detectors, c.errors.is_empty()) else {
         return Err(ConfigErrors(c.errors));
     };
@@ -315,6 +316,7 @@ pub fn validate(
         retention,
         admin_key,
         budgets,
+        telemetry,
         source: None,
         listen,
         store,

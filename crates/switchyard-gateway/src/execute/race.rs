@@ -15,23 +15,28 @@ use switchyard_policy::Candidate;
 type Running<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = (usize, Outcome)> + Send + 'a>>>;
 type Outcome = (StepResult, Option<AttemptRecord>);
 
+/// Starts candidate `i`, numbered `before + i + 1` among the request's attempts.
 fn start<'a>(
     exec: &'a Exec<'a>,
     candidates: &'a [Candidate],
-    i: usize,
+    (i, before): (usize, usize),
     running: &mut Running<'a>,
     started: &mut [Option<Instant>],
 ) {
     started[i] = Some(Instant::now());
     let c = &candidates[i];
-    running.push(Box::pin(async move { (i, attempt(exec, c).await) }));
+    running.push(Box::pin(async move {
+        (i, attempt(exec, c, before + i + 1).await)
+    }));
 }
 
-/// Runs one race step; returns the winner (or the last error) and every attempt's record.
+/// Runs one race step after `before` attempts; returns the winner (or the last error) and
+/// every attempt's record.
 pub(super) async fn run<'a>(
     exec: &'a Exec<'a>,
     candidates: &'a [Candidate],
     hedge_ms: Option<u64>,
+    before: usize,
 ) -> (StepResult, Vec<AttemptRecord>) {
     let mut running: Running<'a> = FuturesUnordered::new();
     let mut started: Vec<Option<Instant>> = vec![None; candidates.len()];
@@ -46,7 +51,7 @@ pub(super) async fn run<'a>(
             Some(_) => running.is_empty() || Instant::now() >= next_at,
         };
         if next < candidates.len() && due {
-            start(exec, candidates, next, &mut running, &mut started);
+            start(exec, candidates, (next, before), &mut running, &mut started);
             next += 1;
             next_at = Instant::now() + Duration::from_millis(hedge_ms.unwrap_or(0));
             continue;

@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use switchyard_protocol::openai::{self, ChatCompletionRequest};
+use tracing::Instrument;
 
 /// Answers a chat completion in OpenAI's format.
 pub async fn completions(
@@ -21,7 +22,11 @@ pub async fn completions(
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "chat");
-    match handle(&state, &mut ctx, &headers, &extensions, raw).await {
+    let span = ctx.span.clone();
+    match handle(&state, &mut ctx, &headers, &extensions, raw)
+        .instrument(span)
+        .await
+    {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;

@@ -17,6 +17,7 @@ use switchyard_policy::{Classification, RequestSummary};
 use switchyard_protocol::openai::{
     self, EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
 };
+use tracing::Instrument;
 
 /// Answers an embeddings request in OpenAI's format.
 pub async fn embeddings(
@@ -26,7 +27,11 @@ pub async fn embeddings(
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "embeddings");
-    match handle(&state, &mut ctx, &headers, &extensions, raw).await {
+    let span = ctx.span.clone();
+    match handle(&state, &mut ctx, &headers, &extensions, raw)
+        .instrument(span)
+        .await
+    {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;

@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use switchyard_protocol::anthropic::{self, MessagesRequest};
+use tracing::Instrument;
 
 /// Answers a Messages request in Anthropic's format.
 pub async fn messages(
@@ -22,7 +23,11 @@ pub async fn messages(
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut ctx = new_ctx(&state, "messages");
-    match handle(&state, &mut ctx, &headers, &extensions, raw).await {
+    let span = ctx.span.clone();
+    match handle(&state, &mut ctx, &headers, &extensions, raw)
+        .instrument(span)
+        .await
+    {
         Ok(resp) => resp,
         Err((error, attempts)) => {
             super::record_failure(&state, &ctx, &error, &attempts).await;

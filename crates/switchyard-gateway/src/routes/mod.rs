@@ -27,10 +27,12 @@ use switchyard_protocol::{ChatRequest, Usage};
 /// A fresh context for a request that has just arrived at `door`.
 pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
     let started = Instant::now();
+    let (request_id, decision_id) = (new_id("req"), new_id("dec"));
     RequestCtx {
+        span: crate::traces::request_span(door, &request_id, &decision_id),
         door,
-        request_id: new_id("req"),
-        decision_id: new_id("dec"),
+        request_id,
+        decision_id,
         started,
         deadline: started + state.live().registry.config.limits.request_timeout,
         requested_model: String::new(),

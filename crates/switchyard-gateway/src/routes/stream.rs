@@ -121,7 +121,10 @@ impl Recorder {
             .map(|t| t.duration_since(self.ctx.started));
         ending.error = error.map(|e| e.kind);
         ending.abandoned = abandoned;
-        Some((conclude(&self.ctx, ending), self.completion.take()))
+        let draft = conclude(&self.ctx, ending);
+        // The request's span ends with its stream: this was its last handle.
+        self.ctx.span = tracing::Span::none();
+        Some((draft, self.completion.take()))
     }
 
     fn finish(&mut self, error: Option<&ProviderError>, abandoned: bool) {

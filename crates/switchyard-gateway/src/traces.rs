@@ -1,0 +1,268 @@
+//! Traces: one span per request and one child span per upstream attempt, with the
+//! OpenTelemetry GenAI attributes (`gen_ai.*`) and the decision's metadata (`switchyard.*`),
+//! exported over OTLP when an endpoint is configured ([`export`]). A span never holds a prompt,
+//! a completion, a header, a key or an upstream error message: only names, ids, counts, kinds
+//! and the policy's own words. Without an exporter the spans are disabled at their callsites.
+
+pub mod export;
+
+use crate::evidence::Ending;
+use crate::execute::RequestCtx;
+use switchyard_policy::{Classification, Decision, Refusal, Target};
+use switchyard_protocol::ErrorKind;
+use tracing::Span;
+use tracing::field::Empty;
+
+/// The target of every span made here: the exporter selects on it, the log output leaves it out.
+pub const TARGET: &str = "switchyard::traces";
+
+/// Longest `switchyard.reasons` summary, in bytes.
+const REASONS_MAX: usize = 512;
+
+/// Span attribute names. The `gen_ai.*` ones follow the OpenTelemetry GenAI conventions (our
+/// own constants: the crate's are deprecated), shared with the metrics where both have them.
+pub mod attr {
+    pub use switchyard_evidence::telemetry::names::{
+        ERROR_TYPE, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, ROUTE_CLASS,
+        STATUS as HTTP_STATUS, TENANT,
+    };
+    /// Read by the OpenTelemetry layer: the span's name, kind and status.
+    pub const SPAN_NAME: &str = "otel.name";
+    pub const SPAN_KIND: &str = "otel.kind";
+    pub const SPAN_STATUS: &str = "otel.status_code";
+    pub const INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    pub const OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    pub const REQUEST_ID: &str = "switchyard.request_id";
+    pub const DECISION_ID: &str = "switchyard.decision_id";
+    pub const DOOR: &str = "switchyard.door";
+    pub const PROFILE: &str = "switchyard.profile";
+    pub const DATA_CLASSES: &str = "switchyard.data_classes";
+    pub const REASONS: &str = "switchyard.reasons";
+    pub const OUTCOME: &str = "switchyard.outcome";
+    pub const ATTEMPTS: &str = "switchyard.attempts";
+    pub const ATTEMPT: &str = "switchyard.attempt";
+    pub const TARGET_MODEL: &str = "switchyard.target";
+    pub const CANCELLED: &str = "switchyard.cancelled";
+    pub const ABANDONED: &str = "switchyard.abandoned";
+    pub const TTFT_MS: &str = "switchyard.ttft_ms";
+}
+
+/// The GenAI operation a door performs.
+fn operation(door: &str) -> &'static str {
+    if door == "embeddings" {
+        "embeddings"
+    } else {
+        "chat"
+    }
+}
+
+/// The span of a request that has just arrived at `door`; its other attributes are recorded
+/// as the pipeline learns them. It ends when the last handle to it is dropped: with the
+/// handler for a whole answer, with the stream's recorder for a stream.
+pub fn request_span(door: &'static str, request_id: &str, decision_id: &str) -> Span {
+    let op = operation(door);
+    tracing::info_span!(
+        target: TARGET,
+        "request",
+        { attr::SPAN_NAME } = op,
+        { attr::SPAN_KIND } = "server",
+        { attr::SPAN_STATUS } = Empty,
+        { attr::OPERATION } = op,
+        { attr::DOOR } = door,
+        { attr::REQUEST_ID } = request_id,
+        { attr::DECISION_ID } = decision_id,
+        { attr::REQUEST_MODEL } = Empty,
+        { attr::TENANT } = Empty,
+        { attr::DATA_CLASSES } = Empty,
+        { attr::ROUTE_CLASS } = Empty,
+        { attr::PROFILE } = Empty,
+        { attr::OUTCOME } = Empty,
+        { attr::REASONS } = Empty,
+        { attr::PROVIDER } = Empty,
+        { attr::RESPONSE_MODEL } = Empty,
+        { attr::INPUT_TOKENS } = Empty,
+        { attr::OUTPUT_TOKENS } = Empty,
+        { attr::ATTEMPTS } = Empty,
+        { attr::TTFT_MS } = Empty,
+        { attr::ABANDONED } = Empty,
+        { attr::HTTP_STATUS } = Empty,
+        { attr::ERROR_TYPE } = Empty,
+    )
+}
+
+/// Records what admission learnt: the model asked (which names the span `chat {model}`), the
+/// tenant and the data classes found so far.
+pub fn admitted(ctx: &RequestCtx, model: &str, classes: switchyard_policy::DataClasses) {
+    let span = &ctx.span;
+    if span.is_disabled() {
+        return;
+    }
+    span.record(
+        attr::SPAN_NAME,
+        format!("{} {model}", operation(ctx.door)).as_str(),
+    );
+    span.record(attr::REQUEST_MODEL, model);
+    span.record(attr::TENANT, ctx.tenant.as_str());
+    span.record(attr::DATA_CLASSES, classes.to_string().as_str());
+}
+
+/// Records the decision's metadata (route class, profile, data classes, a summary of the
+/// reasons), or the refusal's.
+pub fn decided(ctx: &RequestCtx, decision: Result<&Decision, &Refusal>, c: &Classification) {
+    let span = &ctx.span;
+    if span.is_disabled() {
+        return;
+    }
+    span.record(attr::ROUTE_CLASS, ctx.route_class.as_str());
+    span.record(attr::PROFILE, ctx.profile.as_str());
+    span.record(attr::DATA_CLASSES, c.classes.to_string().as_str());
+    let summary = match decision {
+        Ok(d) => {
+            span.record(attr::OUTCOME, "routed");
+            reasons_summary(&d.reasons, &d.notes)
+        }
+        Err(r) => {
+            span.record(attr::OUTCOME, "refused");
+            let kind = serde_json::to_value(r.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("refused {kind}; {}", reasons_summary(&r.reasons, &[]))
+        }
+    };
+    span.record(attr::REASONS, summary.as_str());
+}
+
+/// `"2 included, 1 excluded; note; note"`, cut at [`REASONS_MAX`] bytes. The reasons and notes
+/// are the policy's words about targets and config, never request content.
+pub fn reasons_summary(reasons: &[switchyard_policy::Reason], notes: &[String]) -> String {
+    let included = reasons.iter().filter(|r| r.included).count();
+    let mut out = format!("{included} included, {} excluded", reasons.len() - included);
+    for note in notes {
+        out.push_str("; ");
+        out.push_str(note);
+    }
+    if out.len() > REASONS_MAX {
+        let mut end = REASONS_MAX - 3;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str("...");
+    }
+    out
+}
+
+/// Records how the request ended: who served it, the usage, the status and the error type.
+pub fn ended(ctx: &RequestCtx, e: &Ending) {
+    let span = &ctx.span;
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(t) = &e.target {
+        span.record(attr::PROVIDER, t.provider.as_str());
+        span.record(attr::RESPONSE_MODEL, t.model.as_str());
+    }
+    if let Some(u) = &e.usage {
+        span.record(attr::INPUT_TOKENS, u.input_tokens);
+        span.record(attr::OUTPUT_TOKENS, u.output_tokens);
+    }
+    if let Some(ttft) = e.ttft {
+        span.record(attr::TTFT_MS, ttft.as_secs_f64() * 1000.0);
+    }
+    span.record(attr::ATTEMPTS, e.attempts as u64);
+    span.record(attr::HTTP_STATUS, u64::from(e.status));
+    if e.abandoned {
+        span.record(attr::ABANDONED, true);
+    }
+    if let Some(kind) = e.error.map(ErrorKind::as_str).or(e.code.as_deref()) {
+        span.record(attr::ERROR_TYPE, kind);
+    }
+    if e.status >= 500 || e.error.is_some() {
+        span.record(attr::SPAN_STATUS, "error");
+    }
+}
+
+/// The span of one upstream attempt, a child of its request's. An attempt dropped before it
+/// finished (a parallel candidate that lost its race) is marked `switchyard.cancelled`.
+pub struct AttemptSpan {
+    span: Span,
+    finished: bool,
+}
+
+impl AttemptSpan {
+    /// Starts the span of attempt `n` (1-based, in the order attempts start) at `target`.
+    pub fn start(ctx: &RequestCtx, n: usize, target: &Target) -> Self {
+        let op = operation(ctx.door);
+        let name = format!("{op} {}", target.upstream_model);
+        let span = tracing::info_span!(
+            target: TARGET,
+            parent: &ctx.span,
+            "attempt",
+            { attr::SPAN_NAME } = name.as_str(),
+            { attr::SPAN_KIND } = "client",
+            { attr::SPAN_STATUS } = Empty,
+            { attr::OPERATION } = op,
+            { attr::PROVIDER } = target.provider.as_str(),
+            { attr::REQUEST_MODEL } = target.upstream_model.as_str(),
+            { attr::TARGET_MODEL } = target.model.as_str(),
+            { attr::ATTEMPT } = n as u64,
+            { attr::REQUEST_ID } = ctx.request_id.as_str(),
+            { attr::ERROR_TYPE } = Empty,
+            { attr::CANCELLED } = Empty,
+        );
+        Self {
+            span,
+            finished: false,
+        }
+    }
+
+    /// The span, to instrument the attempt's future with.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Records how the attempt ended.
+    pub fn finish(mut self, error: Option<ErrorKind>) {
+        self.finished = true;
+        if let Some(kind) = error {
+            self.span.record(attr::ERROR_TYPE, kind.as_str());
+            self.span.record(attr::SPAN_STATUS, "error");
+        }
+    }
+}
+
+impl Drop for AttemptSpan {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.span.record(attr::CANCELLED, true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_policy::Reason;
+
+    fn reason(included: bool) -> Reason {
+        Reason {
+            model: "p/m".into(),
+            region: None,
+            included,
+            why: "because".into(),
+        }
+    }
+
+    #[test]
+    fn reasons_are_counted_with_the_notes_and_bounded() {
+        let reasons = [reason(true), reason(false), reason(true)];
+        assert_eq!(
+            reasons_summary(&reasons, &["region from the key".into()]),
+            "2 included, 1 excluded; region from the key"
+        );
+        let long = vec!["é".repeat(400)];
+        let s = reasons_summary(&reasons, &long);
+        assert!(s.len() <= REASONS_MAX && s.ends_with("..."), "{}", s.len());
+    }
+}
