@@ -236,6 +236,9 @@ impl Drop for AttemptSpan {
     fn drop(&mut self) {
         if !self.finished {
             self.span.record(attr::CANCELLED, true);
+            // An exported span ends when it was last exited: a cancelled attempt's last poll
+            // may be long past, so it is entered once more as it is cancelled.
+            self.span.in_scope(|| {});
         }
     }
 }

@@ -17,6 +17,7 @@ use switchyard_protocol::openai::ChunkEncoder;
 use switchyard_protocol::{ProviderError, StreamEvent, sse};
 use switchyard_protocol::{StreamAccumulator, Usage};
 use switchyard_providers::EventStream;
+use tracing::Instrument;
 
 fn sse_response(body: impl Stream<Item = Bytes> + Send + 'static) -> Response {
     let mut resp = Body::from_stream(body.map(Ok::<_, std::convert::Infallible>)).into_response();
@@ -122,7 +123,7 @@ impl Recorder {
         ending.error = error.map(|e| e.kind);
         ending.abandoned = abandoned;
         let draft = conclude(&self.ctx, ending);
-        // The request's span ends with its stream: this was its last handle.
+        // The request's span ends with its stream: after this step, no handle to it is left.
         self.ctx.span = tracing::Span::none();
         Some((draft, self.completion.take()))
     }
@@ -205,31 +206,36 @@ where
         finished: false,
         recorder,
     };
-    futures::stream::unfold(walk, |mut w| async move {
-        if w.finished {
-            return None;
-        }
-        let text = match w.events.next().await {
-            Some(Ok(event)) => {
-                w.recorder.saw(&event);
-                (w.encode)(&event)
+    // Each step runs in the request's span, so the span lasts as long as the stream.
+    futures::stream::unfold(walk, |mut w| {
+        let span = w.recorder.ctx.span.clone();
+        async move {
+            if w.finished {
+                return None;
             }
-            Some(Err(e)) => {
-                tracing::warn!(kind = e.kind.as_str(), "stream failed after it started");
-                w.finished = true;
-                w.recorder.finish(Some(&e), false);
-                let provider = w.recorder.provider();
-                (w.on_error)(upstream_error(&provider, e))
-            }
-            None => {
-                w.finished = true;
-                match w.recorder.finish_clean().await {
-                    Ok(()) => w.on_end.take()?(),
-                    Err(e) => (w.on_error)(e),
+            let text = match w.events.next().await {
+                Some(Ok(event)) => {
+                    w.recorder.saw(&event);
+                    (w.encode)(&event)
                 }
-            }
-        };
-        Some((Bytes::from(text), w))
+                Some(Err(e)) => {
+                    tracing::warn!(kind = e.kind.as_str(), "stream failed after it started");
+                    w.finished = true;
+                    w.recorder.finish(Some(&e), false);
+                    let provider = w.recorder.provider();
+                    (w.on_error)(upstream_error(&provider, e))
+                }
+                None => {
+                    w.finished = true;
+                    match w.recorder.finish_clean().await {
+                        Ok(()) => w.on_end.take()?(),
+                        Err(e) => (w.on_error)(e),
+                    }
+                }
+            };
+            Some((Bytes::from(text), w))
+        }
+        .instrument(span)
     })
     .filter(|b| futures::future::ready(!b.is_empty()))
 }

@@ -77,6 +77,9 @@ pub fn install(exporter: Option<&Exporter>) {
     let spans = exporter.map(|e| {
         tracing_opentelemetry::layer()
             .with_tracer(e.tracer.clone())
+            // Entering a span must not start it: its name (`chat {model}`) is known only after
+            // the body is read. Nothing here reads the OpenTelemetry context of the thread.
+            .with_context_activation(false)
             .with_filter(filter_fn(exported))
     });
     let _ = tracing_subscriber::registry()

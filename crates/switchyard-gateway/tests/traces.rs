@@ -1,0 +1,490 @@
+//! Traces from the real binary: `switchyard serve` with `[telemetry] otlp_endpoint` pointing at
+//! a tiny OTLP/HTTP receiver in the test. After a graceful stop (which flushes the exporter)
+//! the receiver holds one request span per request and one child span per attempt (a fallback
+//! gives two, a lost hedge is marked cancelled, a stream's span lasts as long as the stream),
+//! with the `gen_ai.*` and `switchyard.*` attributes. Then the secret scan: requests seeded with
+//! an e-mail address, a card number, an API key and a bearer token, through a provider with a
+//! recognizable key, and none of those appear in the database files, the debug logs or the
+//! exported traces.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use axum::body::Bytes;
+use axum::extract::State;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use prost::Message;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const PROVIDER_KEY: &str = "sk-provider-UPSTREAMKEY-9a8b7c6d5e";
+const CLIENT_BEARER: &str = "client-bearer-SECRET-5bd1e0a7";
+const EMAIL: &str = "jane.doe.trace@example.com";
+const CARD: &str = "4111 1111 1111 1111";
+const API_KEY: &str = "sk-live-TRACESECRET0123456789abcdefXYZ";
+
+/// What must never be written anywhere but the upstream request.
+const SECRETS: [&str; 6] = [
+    PROVIDER_KEY,
+    CLIENT_BEARER,
+    EMAIL,
+    CARD,
+    "4111111111111111",
+    API_KEY,
+];
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The OTLP/HTTP receiver: keeps every body POSTed to `/v1/traces`.
+async fn collector() -> (String, Arc<Mutex<Vec<Bytes>>>) {
+    let bodies: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/v1/traces",
+            axum::routing::post(
+                |State(b): State<Arc<Mutex<Vec<Bytes>>>>, body: Bytes| async move {
+                    b.lock().unwrap().push(body);
+                    (
+                        [("content-type", "application/x-protobuf")],
+                        Vec::<u8>::new(),
+                    )
+                },
+            ),
+        )
+        .with_state(bodies.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (root, bodies)
+}
+
+/// The mock upstream, which accepts only the provider's key.
+async fn upstream() -> (String, Arc<switchyard_mock::Mock>) {
+    let mut config = switchyard_mock::MockConfig {
+        api_key: Some(PROVIDER_KEY.into()),
+        ..switchyard_mock::MockConfig::default()
+    };
+    for (model, spec) in [
+        ("down", "status=503"),
+        ("slow", "latency_ms=1500"),
+        ("drip", "tokens_per_sec=40,chunks=16"),
+    ] {
+        let mut s = switchyard_mock::Scenario::default();
+        s.apply(spec).unwrap();
+        config.models.insert(model.into(), s);
+    }
+    let mock = switchyard_mock::Mock::new(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(switchyard_mock::serve(listener, mock.clone()));
+    (root, mock)
+}
+
+/// The bytes of the SQLite files (database, WAL, shared memory) as they are now.
+fn database_files(dir: &std::path::Path, when: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("events.db") {
+            out.push((format!("{name} ({when})"), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+fn config(db: &std::path::Path, upstream: &str, collector: &str) -> String {
+    let mut s = format!(
+        r#"store = "sqlite://{db}"
+node = "traced"
+
+[telemetry]
+otlp_endpoint = "{collector}"
+service_name = "switchyard-test"
+
+[providers.up]
+family = "openai"
+base_url = "{upstream}/v1"
+api_key = "{PROVIDER_KEY}"
+region = "lab"
+
+[[profiles]]
+name = "traced"
+version = 1
+
+[[profiles.allow]]
+provider = "up"
+region = "lab"
+classes = ["public", "internal", "pii", "financial", "secret"]
+
+[profiles.aliases.steady.default]
+nodes = [{{ try = "up/ok" }}]
+
+[profiles.aliases.drip.default]
+nodes = [{{ try = "up/drip" }}]
+
+[profiles.aliases.flaky.default]
+nodes = [{{ try = "up/down" }}, {{ try = "up/ok" }}]
+
+[profiles.aliases.deep.default]
+nodes = [{{ try = "up/ok" }}]
+
+[profiles.aliases.deep.reasoning-heavy]
+nodes = [{{ race = ["up/slow", "up/ok"], hedge_ms = 50 }}]
+"#,
+        db = db.display()
+    );
+    for m in ["up/ok", "up/down", "up/slow", "up/drip"] {
+        s.push_str(&format!(
+            "[models.\"{m}\"]\ninput_usd_per_mtok = 1.0\noutput_usd_per_mtok = 2.0\n"
+        ));
+    }
+    s
+}
+
+/// One exported span, flattened.
+#[derive(Debug, Clone)]
+struct Span {
+    name: String,
+    kind: i32,
+    trace_id: Vec<u8>,
+    span_id: Vec<u8>,
+    parent: Vec<u8>,
+    start: u64,
+    end: u64,
+    attrs: BTreeMap<String, String>,
+}
+
+impl Span {
+    fn attr(&self, key: &str) -> &str {
+        self.attrs.get(key).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Decodes every export body; returns the spans and the resources' `service.name`s.
+fn decode(bodies: &[Bytes]) -> (Vec<Span>, Vec<String>) {
+    let text = |v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match v
+        .as_ref()
+        .and_then(|v| v.value.as_ref())
+    {
+        Some(Any::StringValue(s)) => s.clone(),
+        Some(Any::IntValue(i)) => i.to_string(),
+        Some(Any::BoolValue(b)) => b.to_string(),
+        Some(Any::DoubleValue(d)) => d.to_string(),
+        other => format!("{other:?}"),
+    };
+    let mut spans = Vec::new();
+    let mut services = Vec::new();
+    for body in bodies {
+        let request = ExportTraceServiceRequest::decode(body.as_ref()).unwrap();
+        for rs in request.resource_spans {
+            for a in rs.resource.iter().flat_map(|r| &r.attributes) {
+                if a.key == "service.name" {
+                    services.push(text(&a.value));
+                }
+            }
+            for s in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
+                spans.push(Span {
+                    name: s.name,
+                    kind: s.kind,
+                    trace_id: s.trace_id,
+                    span_id: s.span_id,
+                    parent: s.parent_span_id,
+                    start: s.start_time_unix_nano,
+                    end: s.end_time_unix_nano,
+                    attrs: s
+                        .attributes
+                        .iter()
+                        .map(|a| (a.key.clone(), text(&a.value)))
+                        .collect(),
+                });
+            }
+        }
+    }
+    (spans, services)
+}
+
+/// The prompt every request carries: personal data and a secret.
+fn prompt() -> String {
+    format!("Mail {EMAIL} the receipt for card {CARD}; the deploy key is {API_KEY}.")
+}
+
+/// Sends one chat request; returns the status, the request id and the body.
+async fn chat(
+    http: &reqwest::Client,
+    root: &str,
+    model: &str,
+    stream: bool,
+    class: Option<&str>,
+) -> (u16, String, String) {
+    let mut body = json!({
+        "model": model,
+        "stream": stream,
+        "messages": [{"role": "user", "content": prompt()}]
+    });
+    if stream {
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    let mut req = http
+        .post(format!("{root}/v1/chat/completions"))
+        .header("authorization", format!("Bearer {CLIENT_BEARER}"))
+        .json(&body);
+    if let Some(c) = class {
+        req = req.header("x-switchyard-class", c);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (status, id, resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywhere() {
+    let dir = std::env::temp_dir().join(switchyard_gateway::ids::new_id("traces"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("events.db");
+    let (otlp, bodies) = collector().await;
+    let (up, mock) = upstream().await;
+    let config_path = dir.join("switchyard.toml");
+    std::fs::write(&config_path, config(&db, &up, &otlp)).unwrap();
+    let log_path = dir.join("stderr.log");
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "debug")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_SERVICE_NAME")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let http = switchyard_providers::http::client().unwrap();
+    let root = format!("http://127.0.0.1:{port}");
+    let mut up_and_running = false;
+    for _ in 0..400 {
+        if http.get(format!("{root}/healthz")).send().await.is_ok() {
+            up_and_running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(up_and_running, "the server did not come up");
+
+    let (status, plain, answer) = chat(&http, &root, "steady", false, None).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, streamed, body) = chat(&http, &root, "drip", true, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("data: [DONE]"), "{body}");
+    let (status, fell_back, answer) = chat(&http, &root, "flaky", false, None).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, hedged, answer) = chat(&http, &root, "deep", false, Some("reasoning-heavy")).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // The secrets were in flight: the upstream saw them (this class does not redact).
+    for seeded in [EMAIL, CARD, API_KEY] {
+        assert!(mock.saw(seeded), "the upstream never saw {seeded}");
+    }
+    // The WAL as it is while serving; a graceful stop folds it into the database.
+    let mut places = database_files(&dir, "while serving");
+    assert!(
+        places
+            .iter()
+            .any(|(n, b)| n.starts_with("events.db-wal") && !b.is_empty()),
+        "no WAL to scan: {:?}",
+        places.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The receiver keeps running while the server flushes its last spans on the way out.
+    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
+        .await
+        .unwrap();
+    let logs = std::fs::read(&log_path).unwrap();
+    assert!(
+        exit.success(),
+        "graceful stop exits 0: {exit}\n{}",
+        String::from_utf8_lossy(&logs)
+    );
+
+    let bodies = bodies.lock().unwrap().clone();
+    assert!(!bodies.is_empty(), "no trace was exported");
+    let (spans, services) = decode(&bodies);
+    assert!(
+        services.iter().all(|s| s == "switchyard-test"),
+        "{services:?}"
+    );
+    let request = |id: &str| -> Span {
+        let found: Vec<&Span> = spans
+            .iter()
+            .filter(|s| {
+                s.attr("switchyard.request_id") == id && s.attrs.contains_key("switchyard.door")
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "one request span for {id}: {spans:#?}");
+        found[0].clone()
+    };
+    let attempts = |parent: &Span| -> Vec<Span> {
+        let mut a: Vec<Span> = spans
+            .iter()
+            .filter(|s| s.parent == parent.span_id && s.attrs.contains_key("switchyard.attempt"))
+            .cloned()
+            .collect();
+        a.sort_by_key(|s| s.attr("switchyard.attempt").parse::<u32>().unwrap());
+        for s in &a {
+            assert_eq!(s.trace_id, parent.trace_id);
+            assert_eq!(s.kind, 3, "attempt spans are client spans");
+        }
+        a
+    };
+
+    // A plain answer: the request span and its one attempt.
+    let r = request(&plain);
+    assert_eq!(r.name, "chat steady");
+    assert_eq!(r.kind, 2, "the request span is a server span");
+    assert!(r.parent.is_empty(), "the request span is a root");
+    for (key, want) in [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.request.model", "steady"),
+        ("gen_ai.provider.name", "up"),
+        ("gen_ai.response.model", "up/ok"),
+        ("switchyard.profile", "traced@1"),
+        ("switchyard.outcome", "routed"),
+        ("switchyard.attempts", "1"),
+        ("http.response.status_code", "200"),
+    ] {
+        assert_eq!(r.attr(key), want, "{key} in {r:#?}");
+    }
+    for key in [
+        "switchyard.decision_id",
+        "switchyard.route_class",
+        "switchyard.tenant",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+    ] {
+        assert!(!r.attr(key).is_empty(), "{key} in {r:#?}");
+    }
+    assert!(
+        r.attr("switchyard.decision_id").starts_with("dec"),
+        "{r:#?}"
+    );
+    assert!(r.attr("gen_ai.usage.output_tokens").parse::<u64>().unwrap() > 0);
+    let classes = r.attr("switchyard.data_classes");
+    assert!(
+        classes.contains("pii") && classes.contains("secret"),
+        "{classes}"
+    );
+    assert!(
+        r.attr("switchyard.reasons")
+            .starts_with("1 included, 0 excluded"),
+        "{r:#?}"
+    );
+    assert!(!r.attrs.contains_key("error.type"), "{r:#?}");
+    let a = attempts(&r);
+    assert_eq!(a.len(), 1, "{a:#?}");
+    assert_eq!(a[0].name, "chat ok");
+    assert_eq!(a[0].attr("gen_ai.provider.name"), "up");
+    assert_eq!(a[0].attr("gen_ai.request.model"), "ok");
+    assert_eq!(a[0].attr("switchyard.attempt"), "1");
+    assert!(a[0].start >= r.start && a[0].end <= r.end);
+
+    // A stream: its request span ends when the stream does, well after the attempt (which
+    // ends at the first event).
+    let r = request(&streamed);
+    assert_eq!(r.name, "chat drip");
+    assert_eq!(r.attr("http.response.status_code"), "200");
+    assert!(!r.attr("switchyard.ttft_ms").is_empty(), "{r:#?}");
+    let a = attempts(&r);
+    assert_eq!(a.len(), 1, "{a:#?}");
+    assert!(
+        r.end >= a[0].end + 250_000_000,
+        "the stream's span ended {} ms after its attempt: request {}..{} us, attempt {}..{} us {:?}",
+        (r.end.saturating_sub(a[0].end)) / 1_000_000,
+        0,
+        (r.end - r.start) / 1000,
+        (a[0].start - r.start) / 1000,
+        (a[0].end - r.start) / 1000,
+        r.attrs
+    );
+
+    // A fallback: two attempts, the first with its error type.
+    let r = request(&fell_back);
+    assert_eq!(r.attr("switchyard.attempts"), "2", "{r:#?}");
+    let a = attempts(&r);
+    assert_eq!(a.len(), 2, "{a:#?}");
+    assert_eq!(a[0].attr("gen_ai.request.model"), "down");
+    assert_eq!(a[0].attr("switchyard.attempt"), "1");
+    assert!(!a[0].attr("error.type").is_empty(), "{:#?}", a[0]);
+    assert_eq!(a[1].attr("gen_ai.request.model"), "ok");
+    assert_eq!(a[1].attr("switchyard.attempt"), "2");
+    assert!(!a[1].attrs.contains_key("error.type"), "{:#?}", a[1]);
+
+    // A race: the slow candidate lost and was cancelled.
+    let r = request(&hedged);
+    assert_eq!(
+        r.attr("switchyard.route_class"),
+        "reasoning-heavy",
+        "{r:#?}"
+    );
+    let a = attempts(&r);
+    assert_eq!(a.len(), 2, "{a:#?}");
+    let slow = a
+        .iter()
+        .find(|s| s.attr("gen_ai.request.model") == "slow")
+        .unwrap();
+    assert_eq!(slow.attr("switchyard.cancelled"), "true", "{slow:#?}");
+    let won = a
+        .iter()
+        .find(|s| s.attr("gen_ai.request.model") == "ok")
+        .unwrap();
+    assert!(!won.attrs.contains_key("switchyard.cancelled"), "{won:#?}");
+
+    // The scan: the database (with its WAL), the debug logs and the exported traces.
+    places.push(("stderr (RUST_LOG=debug)".into(), logs));
+    places.extend(database_files(&dir, "after the stop"));
+    for (i, b) in bodies.iter().enumerate() {
+        places.push((format!("trace export #{i}"), b.to_vec()));
+    }
+    let has = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    // The scan looks at real content: the log, the events and the spans are there.
+    let text = |name: &str| {
+        places
+            .iter()
+            .filter(|(n, _)| n.starts_with(name))
+            .map(|(_, b)| b.as_slice())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        text("stderr")
+            .iter()
+            .any(|b| has(b, "switchyard is serving"))
+    );
+    assert!(text("events.db").iter().any(|b| has(b, &plain)));
+    assert!(text("trace export").iter().any(|b| has(b, &plain)));
+    let mut leaks = Vec::new();
+    for (place, bytes) in &places {
+        for secret in SECRETS {
+            if has(bytes, secret) {
+                leaks.push(format!("{secret} in {place}"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "leaked: {leaks:#?}");
+}
