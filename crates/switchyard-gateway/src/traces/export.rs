@@ -67,25 +67,31 @@ impl Exporter {
     }
 }
 
-/// Installs the process's subscriber: logs on stderr filtered by `RUST_LOG` (default `info`),
-/// and, with an exporter, the OpenTelemetry layer for the spans of [`super::TARGET`].
+/// Installs the process's subscriber (see [`subscriber`]).
 pub fn install(exporter: Option<&Exporter>) {
+    let _ = subscriber(exporter).try_init();
+}
+
+/// Logs on stderr filtered by `RUST_LOG` (default `info`), and, with an exporter, the
+/// OpenTelemetry layer for the spans of [`super::TARGET`]. Without one, no layer wants those
+/// spans: they are disabled at their callsites.
+pub fn subscriber(exporter: Option<&Exporter>) -> Box<dyn tracing::Subscriber + Send + Sync> {
     let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(env.and(filter_fn(|m| !m.is_span() || m.target() != super::TARGET)));
-    let spans = exporter.map(|e| {
-        tracing_opentelemetry::layer()
-            .with_tracer(e.tracer.clone())
-            // Entering a span must not start it: its name (`chat {model}`) is known only after
-            // the body is read. Nothing here reads the OpenTelemetry context of the thread.
-            .with_context_activation(false)
-            .with_filter(filter_fn(exported))
-    });
-    let _ = tracing_subscriber::registry()
-        .with(logs)
-        .with(spans)
-        .try_init();
+    let logged = tracing_subscriber::registry().with(logs);
+    // Not an `Option` layer: an absent layer counts as one that wants every span.
+    let Some(e) = exporter else {
+        return Box::new(logged);
+    };
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(e.tracer.clone())
+        // Entering a span must not start it: its name (`chat {model}`) is known only after
+        // the body is read. Nothing here reads the OpenTelemetry context of the thread.
+        .with_context_activation(false)
+        .with_filter(filter_fn(exported));
+    Box::new(logged.with(spans))
 }
 
 /// What the OpenTelemetry layer sees: our spans, and the gateway's own events of level info
@@ -121,5 +127,46 @@ impl HttpClient for OnRuntime {
             }
         });
         sent.await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn without_an_exporter_the_spans_are_disabled() {
+        tracing::subscriber::with_default(subscriber(None), || {
+            let span = crate::traces::request_span("chat", "req_1", "dec_1");
+            assert!(span.is_disabled());
+        });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn with_an_exporter_the_spans_are_recorded() {
+        let telemetry = Telemetry {
+            traces_endpoint: Some("http://127.0.0.1:9/v1/traces".into()),
+            service_name: "t".into(),
+        };
+        let http = switchyard_providers::http::client().unwrap();
+        let exporter = Exporter::start(&telemetry, http, tokio::runtime::Handle::current())
+            .unwrap()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber(Some(&exporter)), || {
+            let span = crate::traces::request_span("chat", "req_1", "dec_1");
+            assert!(!span.is_disabled());
+        });
+        // Nobody listens there: the flush fails quickly and says so.
+        tokio::task::spawn_blocking(move || exporter.shutdown())
+            .await
+            .unwrap();
+        let none = Telemetry::default();
+        let http = switchyard_providers::http::client().unwrap();
+        assert!(
+            Exporter::start(&none, http, tokio::runtime::Handle::current())
+                .unwrap()
+                .is_none()
+        );
     }
 }
