@@ -139,6 +139,10 @@ nodes = [{{ try = "up/ok" }}]
 
 [profiles.aliases.deep.reasoning-heavy]
 nodes = [{{ race = ["up/slow", "up/ok"], hedge_ms = 50 }}]
+
+[models."up/embed"]
+kind = "embedding"
+input_usd_per_mtok = 0.1
 "#,
         db = db.display()
     );
@@ -293,6 +297,31 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     assert_eq!(status, 200, "{answer}");
     let (status, hedged, answer) = chat(&http, &root, "deep", false, Some("reasoning-heavy")).await;
     assert_eq!(status, 200, "{answer}");
+    let resp = http
+        .post(format!("{root}/v1/embeddings"))
+        .header("authorization", format!("Bearer {CLIENT_BEARER}"))
+        .json(&json!({"model": "up/embed", "input": [prompt()]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let embedded = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // A malformed request whose parse error quotes the secrets back to the client only.
+    let resp = http
+        .post(format!("{root}/v1/chat/completions"))
+        .header("authorization", format!("Bearer {CLIENT_BEARER}"))
+        .json(&json!({"model": "steady", "messages": prompt()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let malformed = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
 
     // The secrets were in flight: the upstream saw them (this class does not redact).
     for seeded in [EMAIL, CARD, API_KEY] {
@@ -455,6 +484,15 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
         .find(|s| s.attr("gen_ai.request.model") == "ok")
         .unwrap();
     assert!(!won.attrs.contains_key("switchyard.cancelled"), "{won:#?}");
+
+    // Embeddings: the span is named after its operation; a refused parse still has its span.
+    let r = request(&embedded);
+    assert_eq!(r.name, "embeddings up/embed");
+    assert_eq!(r.attr("gen_ai.operation.name"), "embeddings");
+    assert_eq!(attempts(&r).len(), 1);
+    let r = request(&malformed);
+    assert_eq!(r.attr("http.response.status_code"), "400");
+    assert!(!r.attr("error.type").is_empty(), "{r:#?}");
 
     // The scan: the database (with its WAL), the debug logs and the exported traces.
     places.push(("stderr (RUST_LOG=debug)".into(), logs));
