@@ -90,6 +90,35 @@ pub fn request_span(door: &'static str, request_id: &str, decision_id: &str) -> 
     )
 }
 
+/// Continues the caller's trace when the request carries a valid W3C `traceparent`: the
+/// request span becomes a child of the caller's span. Only the ids and flags are taken (never
+/// `tracestate`, which a client may fill with anything). Runs before the span starts, that is
+/// before its first attempt.
+pub fn continue_trace(ctx: &RequestCtx, headers: &http::HeaderMap) {
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if ctx.span.is_disabled() || !headers.contains_key("traceparent") {
+        return;
+    }
+    let propagator = opentelemetry_sdk::propagation::TraceContextPropagator::new();
+    let extracted = propagator.extract(&opentelemetry_http::HeaderExtractor(headers));
+    let caller = extracted.span().span_context().clone();
+    if !caller.is_valid() {
+        return;
+    }
+    let parent = SpanContext::new(
+        caller.trace_id(),
+        caller.span_id(),
+        caller.trace_flags(),
+        true,
+        TraceState::default(),
+    );
+    let _ = ctx
+        .span
+        .set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
+}
+
 /// Records what admission learnt: the model asked (which names the span `chat {model}`), the
 /// tenant and the data classes found so far.
 pub fn admitted(ctx: &RequestCtx, model: &str, classes: switchyard_policy::DataClasses) {

@@ -35,6 +35,9 @@ const SECRETS: [&str; 6] = [
     API_KEY,
 ];
 
+/// The client's own span, which the request span continues.
+const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -216,6 +219,10 @@ fn decode(bodies: &[Bytes]) -> (Vec<Span>, Vec<String>) {
     (spans, services)
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The prompt every request carries: personal data and a secret.
 fn prompt() -> String {
     format!("Mail {EMAIL} the receipt for card {CARD}; the deploy key is {API_KEY}.")
@@ -227,7 +234,7 @@ async fn chat(
     root: &str,
     model: &str,
     stream: bool,
-    class: Option<&str>,
+    headers: &[(&str, &str)],
 ) -> (u16, String, String) {
     let mut body = json!({
         "model": model,
@@ -241,8 +248,8 @@ async fn chat(
         .post(format!("{root}/v1/chat/completions"))
         .header("authorization", format!("Bearer {CLIENT_BEARER}"))
         .json(&body);
-    if let Some(c) = class {
-        req = req.header("x-switchyard-class", c);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
@@ -288,14 +295,22 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     }
     assert!(up_and_running, "the server did not come up");
 
-    let (status, plain, answer) = chat(&http, &root, "steady", false, None).await;
+    let (status, plain, answer) =
+        chat(&http, &root, "steady", false, &[("traceparent", CALLER)]).await;
     assert_eq!(status, 200, "{answer}");
-    let (status, streamed, body) = chat(&http, &root, "drip", true, None).await;
+    let (status, streamed, body) = chat(&http, &root, "drip", true, &[]).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("data: [DONE]"), "{body}");
-    let (status, fell_back, answer) = chat(&http, &root, "flaky", false, None).await;
+    let (status, fell_back, answer) = chat(&http, &root, "flaky", false, &[]).await;
     assert_eq!(status, 200, "{answer}");
-    let (status, hedged, answer) = chat(&http, &root, "deep", false, Some("reasoning-heavy")).await;
+    let (status, hedged, answer) = chat(
+        &http,
+        &root,
+        "deep",
+        false,
+        &[("x-switchyard-class", "reasoning-heavy")],
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     let resp = http
         .post(format!("{root}/v1/embeddings"))
@@ -388,7 +403,9 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     let r = request(&plain);
     assert_eq!(r.name, "chat steady");
     assert_eq!(r.kind, 2, "the request span is a server span");
-    assert!(r.parent.is_empty(), "the request span is a root");
+    // It continues the caller's trace (W3C traceparent).
+    assert_eq!(hex(&r.trace_id), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(hex(&r.parent), "b7ad6b7169203331");
     for (key, want) in [
         ("gen_ai.operation.name", "chat"),
         ("gen_ai.request.model", "steady"),
@@ -435,8 +452,9 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     assert!(a[0].start >= r.start && a[0].end <= r.end);
 
     // A stream: its request span ends when the stream does, well after the attempt (which
-    // ends at the first event).
+    // ends at the first event). Without a traceparent the request span is a root.
     let r = request(&streamed);
+    assert!(r.parent.is_empty(), "{r:#?}");
     assert_eq!(r.name, "chat drip");
     assert_eq!(r.attr("http.response.status_code"), "200");
     assert!(!r.attr("switchyard.ttft_ms").is_empty(), "{r:#?}");

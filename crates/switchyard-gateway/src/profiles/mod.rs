@@ -155,7 +155,7 @@ pub async fn rollback(state: &AppState) -> Result<ProfileView, ApiError> {
 /// Reloads the config file: validated in full first; on success providers and profiles are
 /// replaced (the live profile id is kept when the new config still defines it, else the new
 /// config's active one), on failure the running config stays and the errors are returned.
-/// Listen address, store, payload and pool settings need a restart.
+/// Listen address, store, payload, pool and telemetry settings need a restart.
 pub async fn reload(state: &AppState, path: &Path) -> Result<ProfileView, String> {
     let config = match crate::config::load(path) {
         Ok(c) => c,
@@ -177,6 +177,9 @@ pub async fn reload(state: &AppState, path: &Path) -> Result<ProfileView, String
             .unwrap_or_else(PoisonError::into_inner);
         let live = state.live();
         let current = live.profile.id();
+        if live.registry.config.telemetry != config.telemetry {
+            tracing::warn!("[telemetry] changed: trace export keeps its settings until a restart");
+        }
         let routing = &config.routing;
         let next = routing
             .profiles

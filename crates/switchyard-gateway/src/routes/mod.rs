@@ -53,6 +53,7 @@ pub async fn admit(
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
 ) -> Result<(), ApiError> {
+    crate::traces::continue_trace(ctx, headers);
     let principal = state
         .admission
         .admit(headers, crate::server::peer(extensions))
