@@ -2,16 +2,9 @@
 //! `switchyard events verify` passes on the file and fails once a row is edited.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::process::Command;
 
 #[tokio::test]
 async fn serve_then_verify_then_detect_tampering() {
@@ -24,26 +17,8 @@ async fn serve_then_verify_then_detect_tampering() {
         format!("store = \"sqlite://{}\"\nnode = \"cli-node\"\n[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]\n", db.display()),
     )
     .unwrap();
-    let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let http = switchyard_providers::http::client().unwrap();
-    let root = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..200 {
-        if http.get(format!("{root}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(up, "the server did not come up");
+    let (mut server, root) = common::serve_binary(&config, |_| {}).await;
+    let http = common::client();
     for _ in 0..20 {
         let resp = http
             .post(format!("{root}/v1/chat/completions"))

@@ -3,17 +3,11 @@
 //! `[DONE]`) has its decision and outcome in the store, and every chain still verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 const CONFIG: &str = r#"
 node = "durable"
@@ -79,26 +73,8 @@ async fn after_kill_9_every_received_compliance_answer_has_its_evidence() {
         format!("store = \"sqlite://{}\"\n{CONFIG}", db.display()),
     )
     .unwrap();
-    let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let root = format!("http://127.0.0.1:{port}");
-    let http = switchyard_providers::http::client().unwrap();
-    let mut up = false;
-    for _ in 0..200 {
-        if http.get(format!("{root}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(up, "the server did not come up");
+    let (mut server, root) = common::serve_binary(&config, |_| {}).await;
+    let http = common::client();
 
     let received = Arc::new(Mutex::new(Vec::new()));
     let stop = Instant::now() + Duration::from_secs(4);

@@ -5,18 +5,10 @@
 
 mod common;
 
-use common::{KEY, mock_upstream};
+use common::{KEY, mock_upstream, serve_binary};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn config_text(upstream: &str, db: &Path, fast_v2: &str) -> String {
     format!(
@@ -107,33 +99,15 @@ async fn start(fast_v2: &str) -> (common::Upstream, Server) {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("switchyard.toml");
     std::fs::write(&config, config_text(&up.root, &dir.join("e.db"), fast_v2)).unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        root: format!("http://127.0.0.1:{port}"),
-        config,
-    };
-    let http = common::client();
-    for _ in 0..200 {
-        if http
-            .get(format!("{}/healthz", server.root))
-            .send()
-            .await
-            .is_ok()
-        {
-            return (up, server);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the server did not come up");
+    let (child, root) = serve_binary(&config, |_| {}).await;
+    (
+        up,
+        Server {
+            child,
+            root,
+            config,
+        },
+    )
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@
 //! exported traces.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -15,9 +17,8 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use prost::Message;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 const PROVIDER_KEY: &str = "sk-provider-UPSTREAMKEY-9a8b7c6d5e";
 const CLIENT_BEARER: &str = "client-bearer-SECRET-5bd1e0a7";
@@ -37,14 +38,6 @@ const SECRETS: [&str; 6] = [
 
 /// The client's own span, which the request span continues.
 const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The OTLP/HTTP receiver: keeps every body POSTed to `/v1/traces`.
 async fn collector() -> (String, Arc<Mutex<Vec<Bytes>>>) {
@@ -270,30 +263,16 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     let config_path = dir.join("switchyard.toml");
     std::fs::write(&config_path, config(&db, &up, &otlp)).unwrap();
     let log_path = dir.join("stderr.log");
-    let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "debug")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_SERVICE_NAME")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (mut server, root) = common::serve_binary(&config_path, |c| {
+        c.env("RUST_LOG", "debug")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_SERVICE_NAME")
+            .stderr(log);
+    })
+    .await;
     let http = switchyard_providers::http::client().unwrap();
-    let root = format!("http://127.0.0.1:{port}");
-    let mut up_and_running = false;
-    for _ in 0..400 {
-        if http.get(format!("{root}/healthz")).send().await.is_ok() {
-            up_and_running = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(up_and_running, "the server did not come up");
 
     let (status, plain, answer) =
         chat(&http, &root, "steady", false, &[("traceparent", CALLER)]).await;

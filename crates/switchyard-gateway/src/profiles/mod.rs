@@ -55,6 +55,22 @@ pub fn list(state: &AppState) -> Vec<ProfileView> {
         .collect()
 }
 
+/// Logs and records that `next` replaced `previous` (`reason`: activate, rollback).
+async fn announce(
+    state: &AppState,
+    previous: &str,
+    next: &ProfileSnapshot,
+    reason: &str,
+) -> ProfileView {
+    tracing::info!(profile = %next.id(), previous = %previous, reason, "routing profile activated");
+    record(
+        state,
+        json!({"event": "profile_activated", "profile": next.id(), "digest": next.digest(), "previous": previous, "reason": reason}),
+    )
+    .await;
+    view(next, &next.id())
+}
+
 async fn record(state: &AppState, payload: serde_json::Value) {
     if let Err(e) = state
         .events
@@ -98,13 +114,7 @@ pub async fn activate(state: &AppState, id: &str) -> Result<ProfileView, ApiErro
         });
         (previous, next)
     };
-    tracing::info!(profile = %next.id(), previous = %previous, "routing profile activated");
-    record(
-        state,
-        json!({"event": "profile_activated", "profile": next.id(), "digest": next.digest(), "previous": previous, "reason": "activate"}),
-    )
-    .await;
-    Ok(view(&next, &next.id()))
+    Ok(announce(state, &previous, &next, "activate").await)
 }
 
 /// Re-activates the profile that was live before the current one, in one step. 409 when there
@@ -143,13 +153,7 @@ pub async fn rollback(state: &AppState) -> Result<ProfileView, ApiError> {
         });
         (previous, next)
     };
-    tracing::info!(profile = %next.id(), previous = %previous, "routing profile rolled back");
-    record(
-        state,
-        json!({"event": "profile_activated", "profile": next.id(), "digest": next.digest(), "previous": previous, "reason": "rollback"}),
-    )
-    .await;
-    Ok(view(&next, &next.id()))
+    Ok(announce(state, &previous, &next, "rollback").await)
 }
 
 /// Reloads the config file: validated in full first; on success providers and profiles are

@@ -125,3 +125,42 @@ pub fn client() -> reqwest::Client {
 pub fn chat_body(model: &str) -> serde_json::Value {
     serde_json::json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
 }
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the real binary, `switchyard serve --config CONFIG`, on a free loopback port (stdout
+/// and stderr discarded unless `tune` says otherwise), and waits until `/healthz` answers.
+/// Returns the process and its root URL.
+pub async fn serve_binary(
+    config: &std::path::Path,
+    tune: impl FnOnce(&mut std::process::Command),
+) -> (std::process::Child, String) {
+    let port = free_port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    command
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    tune(&mut command);
+    let mut child = command.spawn().unwrap();
+    let root = format!("http://127.0.0.1:{port}");
+    let http = client();
+    for _ in 0..400 {
+        if http.get(format!("{root}/healthz")).send().await.is_ok() {
+            return (child, root);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not come up");
+}
