@@ -14,44 +14,68 @@ use switchyard_evidence::{Draft, EventKind, EventLog, Store};
 use switchyard_policy::{Detectors, RedactionPolicy};
 use switchyard_protocol::{ChatRequest, ChatResponse, Role};
 
-/// Where a request's artifacts go; present only when payload logging is on.
+/// Where requests' artifacts go. Whether one request's payloads are kept is decided per
+/// request ([`ArtifactSink::decide`]): its key's setting, else its class's, else the config's
+/// `[payloads] enabled`.
 #[derive(Clone)]
 pub struct ArtifactSink {
     store: Arc<dyn Store>,
     log: EventLog,
     detectors: Arc<Detectors>,
-    /// `Some` when artifacts are sealed; `Err` when they must be but cannot be.
-    seal: Option<Result<Keyring, String>>,
+    /// The keys, or why there are none.
+    keyring: Result<Keyring, String>,
+    /// `[payloads] enabled`: the default when neither key nor class says.
+    enabled: bool,
+    /// `[payloads] encrypt`: seal every artifact (compliance ones are sealed regardless).
+    encrypt: bool,
     retention: Retention,
 }
 
+/// What happens to one request's payloads, carried in its context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Kept in plain (redacted) form.
+    Plain,
+    /// Kept sealed with the current key.
+    Sealed,
+}
+
 impl ArtifactSink {
-    /// The sink for a config, or `None` when payload logging is off.
-    pub fn new(config: &Config, store: Arc<dyn Store>, log: EventLog) -> Option<Self> {
+    /// The sink for a config.
+    pub fn new(config: &Config, store: Arc<dyn Store>, log: EventLog) -> Self {
         let p = &config.payloads;
-        if !p.enabled {
-            return None;
-        }
-        let seal = p.encrypt.then(|| match (&p.keyring, &p.keyring_problem) {
+        let keyring = match (&p.keyring, &p.keyring_problem) {
             (Some(k), _) => Ok(k.clone()),
-            (None, problem) => Err(problem.clone().unwrap_or_else(|| "no artifact key".into())),
-        });
-        Some(Self {
+            (None, problem) => Err(problem
+                .clone()
+                .unwrap_or_else(|| "no artifact key is configured ([payloads] key_env)".into())),
+        };
+        Self {
             store,
             log,
             detectors: config.detectors.clone(),
-            seal,
+            keyring,
+            enabled: p.enabled,
+            encrypt: p.encrypt,
             retention: config.retention,
-        })
+        }
     }
 
-    /// Refuses, before any upstream call, a request whose artifacts could not be sealed.
-    pub fn admit(&self) -> Result<(), ApiError> {
-        match &self.seal {
-            Some(Err(problem)) => Err(ApiError::Unavailable(format!(
+    /// Whether this request's payloads are kept, and sealed: `asked` is the key's setting,
+    /// else the class's; a compliance-constrained request's are always sealed. Refuses, before
+    /// any upstream call, a request whose payloads must be kept sealed and cannot be.
+    pub fn decide(&self, asked: Option<bool>, compliance: bool) -> Result<Option<Keep>, ApiError> {
+        if !asked.unwrap_or(self.enabled) {
+            return Ok(None);
+        }
+        if !(compliance || self.encrypt) {
+            return Ok(Some(Keep::Plain));
+        }
+        match &self.keyring {
+            Ok(_) => Ok(Some(Keep::Sealed)),
+            Err(problem) => Err(ApiError::Unavailable(format!(
                 "this request's payloads must be stored encrypted and cannot be: {problem}"
             ))),
-            _ => Ok(()),
         }
     }
 
@@ -87,16 +111,17 @@ impl ArtifactSink {
             switchyard_policy::redact_json(&value, &self.detectors, &RedactionPolicy::default());
         let plain = redacted.to_string().into_bytes();
         let id = crate::ids::new_id("art");
-        let (key_id, body) = match &self.seal {
-            None => (None, plain),
-            Some(Ok(keyring)) => match keyring.seal(&id, &plain) {
+        let (key_id, body) = match (ctx.payloads, &self.keyring) {
+            (None, _) => return,
+            (Some(Keep::Plain), _) => (None, plain),
+            (Some(Keep::Sealed), Ok(keyring)) => match keyring.seal(&id, &plain) {
                 Ok((key_id, sealed)) => (Some(key_id), sealed),
                 Err(e) => {
                     tracing::error!(error = %e, "artifact not sealed, so not stored");
                     return;
                 }
             },
-            Some(Err(_)) => return,
+            (Some(Keep::Sealed), Err(_)) => return,
         };
         let created_ms = now_ms();
         let keep_for = i64::try_from(self.retention.of(kind).as_millis()).unwrap_or(i64::MAX);

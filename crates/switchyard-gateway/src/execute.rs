@@ -44,6 +44,8 @@ pub struct RequestCtx {
     pub charged_tokens: u64,
     /// Its class demands durable evidence: the answer waits until its outcome is committed.
     pub durable: bool,
+    /// Whether its payloads are kept as artifacts, and how (decided after routing).
+    pub payloads: Option<crate::artifacts::Keep>,
     /// The request's hold on its budgets, settled with its real cost when it ends.
     pub budget: Option<std::sync::Arc<crate::budgets::Hold>>,
     /// Its trace span (see [`crate::traces`]); disabled when no exporter runs.

@@ -37,8 +37,8 @@ pub struct AppState {
     pub events: switchyard_evidence::EventLog,
     /// The store behind the event log (artifacts, retention).
     pub store: Arc<dyn switchyard_evidence::Store>,
-    /// Where payload artifacts go; `None` when payload logging is off.
-    pub artifacts: Option<crate::artifacts::ArtifactSink>,
+    /// Where payload artifacts go, for the requests that keep them.
+    pub artifacts: crate::artifacts::ArtifactSink,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// API keys → principals, their rates, and the admin key.

@@ -209,3 +209,79 @@ async fn retention_deletes_what_expired_and_records_it_without_breaking_the_chai
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn payload_logging_follows_the_class_and_compliance_payloads_are_always_sealed() {
+    // Payload logging is off in config; one class turns it on, the compliance class keeps
+    // sealed artifacts (the key is in the environment), the default class keeps nothing.
+    let config = r#"
+[providers.mock]
+family = "mock"
+region = "eu"
+
+[models."mock/fast"]
+
+[payloads]
+key_env = "SWITCHYARD_TEST_ARTIFACT_KEY"
+
+[[profiles]]
+name = "p"
+version = 1
+
+[profiles.classes.audited]
+inherits = "latency-critical"
+log_payloads = true
+
+[profiles.classes.compliance-constrained]
+log_payloads = true
+
+[[profiles.allow]]
+provider = "mock"
+region = "eu"
+classes = ["public", "pii"]
+
+[profiles.aliases.fast.default]
+nodes = [{ try = "mock/fast" }]
+"#;
+    let gw = gateway_env(config, &|k: &str| {
+        (k == "SWITCHYARD_TEST_ARTIFACT_KEY").then(|| KEY_HEX.to_owned())
+    })
+    .await;
+    let ask = |class: Option<&'static str>| {
+        let root = gw.root.clone();
+        async move {
+            let mut req = client()
+                .post(format!("{root}/v1/chat/completions"))
+                .header("x-switchyard-region", "eu")
+                .json(&request());
+            if let Some(c) = class {
+                req = req.header("x-switchyard-class", c);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.headers()["x-switchyard-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let plain = ask(None).await;
+    let audited = ask(Some("audited")).await;
+    let regulated = ask(Some("compliance-constrained")).await;
+    assert!(artifacts_of(&gw, &plain).await.is_empty());
+    let kept = artifacts_of(&gw, &audited).await;
+    assert!(!kept.is_empty());
+    assert!(
+        kept.iter()
+            .all(|(p, a)| p["key_id"].is_null() && a.key_id.is_none())
+    );
+    let sealed = artifacts_of(&gw, &regulated).await;
+    assert!(!sealed.is_empty());
+    for (_, art) in &sealed {
+        assert!(
+            art.key_id.is_some(),
+            "a compliance artifact was stored unsealed"
+        );
+        assert!(!String::from_utf8_lossy(&art.body).contains("[REDACTED"));
+    }
+}

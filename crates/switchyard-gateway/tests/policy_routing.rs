@@ -85,6 +85,9 @@ nodes = [{ race = ["up/slow", "up/quick"], hedge_ms = 100 }]
 [profiles.aliases.deep.default]
 nodes = [{ try = "up/quick" }]
 
+[profiles.aliases.ping.latency-critical]
+nodes = [{ try = "up/quick" }]
+
 [profiles.aliases.bulk.default]
 nodes = [{ try = "up/heavy" }]
 "#;
@@ -358,9 +361,16 @@ async fn the_heavy_pool_saturating_does_not_slow_latency_critical_traffic() {
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let started = Instant::now();
-        let (status, _, h) = ask(&gw, "fast", &[], "ping").await;
+        let (status, _, h) = ask(
+            &gw,
+            "ping",
+            &[("x-switchyard-class", "latency-critical")],
+            "ping",
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(header(&h, "x-switchyard-model"), "up/quick");
+        assert_eq!(header(&h, "x-switchyard-route-class"), "latency-critical");
         slowest = slowest.max(started.elapsed());
     }
     eprintln!("interactive requests while the heavy pool is saturated: slowest {slowest:?}");

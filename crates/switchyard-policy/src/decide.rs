@@ -179,6 +179,7 @@ pub fn decide(input: &DecisionInput<'_>) -> Result<Decision, Refusal> {
         backoff: settings.backoff,
         heavy_queue,
         redact_upstream: settings.redact_upstream.intersection(input.data_classes),
+        log_payloads: settings.log_payloads,
         reasons,
         notes,
         input_digest,

@@ -249,6 +249,8 @@ pub struct Decision {
     /// Data classes to redact from the request before it goes upstream: the class's setting,
     /// narrowed to the classes the request holds.
     pub redact_upstream: DataClasses,
+    /// The class's payload-logging setting (`None`: the config's default).
+    pub log_payloads: Option<bool>,
     /// One reason per candidate target, included or excluded, in tree order.
     pub reasons: Vec<Reason>,
     /// Choices that concern the whole request (region source, flattened races, ordering).

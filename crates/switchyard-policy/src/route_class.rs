@@ -78,6 +78,7 @@ impl BaseClass {
                 smallest_fallback: true,
                 heavy_above_tokens: None,
                 redact_upstream: DataClasses::EMPTY,
+                log_payloads: None,
                 backoff: Backoff {
                     base_ms: 50,
                     cap_ms: 200,
@@ -97,6 +98,7 @@ impl BaseClass {
                 smallest_fallback: false,
                 heavy_above_tokens: None,
                 redact_upstream: DataClasses::EMPTY,
+                log_payloads: None,
                 backoff: Backoff {
                     base_ms: 500,
                     cap_ms: 8_000,
@@ -116,6 +118,7 @@ impl BaseClass {
                 smallest_fallback: false,
                 heavy_above_tokens: Some(64_000),
                 redact_upstream: DataClasses::EMPTY,
+                log_payloads: None,
                 backoff: Backoff {
                     base_ms: 200,
                     cap_ms: 2_000,
@@ -191,6 +194,10 @@ pub struct ClassSettings {
     /// name the class); empty sends the request as the client wrote it.
     #[serde(default)]
     pub redact_upstream: DataClasses,
+    /// Keep (redacted) payloads of this class's requests as artifacts; `None` follows the
+    /// config's `[payloads] enabled`. Compliance-constrained payloads are always sealed.
+    #[serde(default)]
+    pub log_payloads: Option<bool>,
     /// Wait between retries.
     pub backoff: Backoff,
 }
@@ -228,6 +235,8 @@ pub struct ClassOverrides {
     pub heavy_above_tokens: Option<u64>,
     /// Overrides [`ClassSettings::redact_upstream`].
     pub redact_upstream: Option<DataClasses>,
+    /// Overrides [`ClassSettings::log_payloads`].
+    pub log_payloads: Option<bool>,
     /// Overrides [`ClassSettings::backoff`].
     pub backoff: Option<Backoff>,
 }
@@ -251,6 +260,7 @@ impl ClassOverrides {
             smallest_fallback: self.smallest_fallback.unwrap_or(base.smallest_fallback),
             heavy_above_tokens: self.heavy_above_tokens.or(base.heavy_above_tokens),
             redact_upstream: self.redact_upstream.unwrap_or(base.redact_upstream),
+            log_payloads: self.log_payloads.or(base.log_payloads),
             backoff: self.backoff.unwrap_or(base.backoff),
         }
     }

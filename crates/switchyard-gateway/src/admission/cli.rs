@@ -42,6 +42,9 @@ pub enum KeysCommand {
         /// Tokens per minute.
         #[arg(long)]
         tpm: Option<u32>,
+        /// Keep (redacted) payloads of its requests as artifacts: true or false.
+        #[arg(long)]
+        log_payloads: Option<bool>,
         /// Print the key and its secret as JSON.
         #[arg(long)]
         json: bool,
@@ -81,6 +84,7 @@ pub async fn run(config: Result<Config, String>, command: KeysCommand) -> Result
             region,
             rpm,
             tpm,
+            log_payloads,
             json,
         } => {
             let new = NewKey {
@@ -94,6 +98,7 @@ pub async fn run(config: Result<Config, String>, command: KeysCommand) -> Result
                     region,
                     rpm,
                     tpm,
+                    log_payloads,
                 },
             };
             keys::create(store.as_ref(), &log, new, now_ms())

@@ -31,6 +31,10 @@ pub struct KeyPolicy {
     /// Requests per minute (bursts up to this many).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpm: Option<u32>,
+    /// Keep (redacted) payloads of this key's requests as artifacts, whatever the class and
+    /// config say. `None`: the class's setting, else the config's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_payloads: Option<bool>,
     /// Tokens per minute, input and output together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<u32>,

@@ -15,9 +15,8 @@ pub(super) fn payloads(c: &mut Checker<'_>, raw: &super::raw::RawPayloads) -> su
         keyring: None,
         keyring_problem: None,
     };
-    if !encrypt {
-        return out;
-    }
+    // The key is read even when not every artifact is sealed: compliance-constrained payloads
+    // always are.
     let key_env = raw
         .key_env
         .as_ref()
@@ -31,9 +30,11 @@ pub(super) fn payloads(c: &mut Checker<'_>, raw: &super::raw::RawPayloads) -> su
     // A missing key is not a config error: traffic that needs sealing fails closed, the rest
     // is served. A malformed key is an error.
     let Some(hex) = (c.env)(&key_env).filter(|v| !v.is_empty()) else {
-        out.keyring_problem = Some(format!(
-            "artifacts must be encrypted but {key_env} is not set"
-        ));
+        out.keyring_problem = Some(if encrypt {
+            format!("artifacts must be encrypted but {key_env} is not set")
+        } else {
+            format!("compliance-constrained payloads are always sealed, and {key_env} is not set")
+        });
         return out;
     };
     let span = raw.key_env.as_ref().map(Spanned::span).unwrap_or(0..0);

@@ -42,6 +42,7 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         principal: None,
         charged_tokens: 0,
         durable: false,
+        payloads: None,
         budget: None,
     }
 }
@@ -283,7 +284,7 @@ pub async fn stream_recorder(
     stream::Recorder::new(
         state.admission.clone(),
         state.events.clone(),
-        state.artifacts.clone(),
+        ctx.payloads.is_some().then(|| state.artifacts.clone()),
         ctx.clone(),
         Ending {
             status: 200,

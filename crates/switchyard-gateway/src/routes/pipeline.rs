@@ -104,6 +104,11 @@ pub async fn decide_and_run(
             kind,
         )
         .map_err(early)?;
+    let key_asks = ctx.principal.as_ref().and_then(|p| p.policy.log_payloads);
+    ctx.payloads = state
+        .artifacts
+        .decide(key_asks.or(decision.log_payloads), ctx.durable)
+        .map_err(early)?;
     crate::budgets::reserve(&state.budgets, ctx, headers, &mut decision)
         .await
         .map_err(early)?;
@@ -154,10 +159,6 @@ pub async fn run_chat(
     let classification = classify_chat(state, headers, req).map_err(early)?;
     let attribution = attribution(state, headers).map_err(early)?;
     evidence::admitted_chat(&state.events, ctx, req, &classification, &attribution).await;
-    if let Some(sink) = &state.artifacts {
-        sink.admit().map_err(early)?;
-        sink.keep_request(ctx, req).await;
-    }
     let op = if req.stream {
         Operation::Stream(req)
     } else {
@@ -175,7 +176,7 @@ pub async fn run_chat(
         summary.estimated_input_tokens,
     )
     .map_err(early)?;
-    let Done { served, slot } = decide_and_run(
+    let done = decide_and_run(
         state,
         &live,
         ctx,
@@ -185,7 +186,13 @@ pub async fn run_chat(
         &asked,
         op,
     )
-    .await?;
+    .await;
+    // The prompt is kept once routing has decided whether (and how) this request's payloads
+    // are kept, served or not.
+    if ctx.payloads.is_some() {
+        state.artifacts.keep_request(ctx, req).await;
+    }
+    let Done { served, slot } = done?;
     let answer = match served.output {
         Output::Chat(resp) => {
             if let Err(e) =
@@ -193,9 +200,7 @@ pub async fn run_chat(
             {
                 return Err((e, served.attempts));
             }
-            if let Some(sink) = &state.artifacts {
-                sink.keep_completion(ctx, &resp).await;
-            }
+            state.artifacts.keep_completion(ctx, &resp).await;
             Answer::Whole(resp)
         }
         Output::Stream(first, rest) => {
