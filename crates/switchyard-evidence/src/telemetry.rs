@@ -43,6 +43,7 @@ pub mod names {
     pub const ERROR_TYPE: &str = "error.type";
     pub const ROUTE_CLASS: &str = "switchyard.route_class";
     pub const TENANT: &str = "switchyard.tenant";
+    pub const KEY: &str = "switchyard.key";
     pub const STATUS: &str = "http.response.status_code";
     /// A budget's scope (`tenant:acme`, `key:key_…`, `class:reasoning-heavy`, `tag:team=search`).
     pub const SCOPE: &str = "scope";
@@ -95,6 +96,8 @@ pub struct Observation<'a> {
     pub operation: &'a str,
     pub route_class: &'a str,
     pub tenant: &'a str,
+    /// The API key's id (`key_…`), `none` for requests admitted without one.
+    pub key: &'a str,
     pub request_model: &'a str,
     /// The target that served (or last failed), `provider/model`.
     pub provider: Option<&'a str>,
@@ -153,6 +156,7 @@ pub fn observe(o: &Observation<'_>) {
     if let Some(cost) = o.cost_usd {
         let mut labels = base.to_vec();
         labels.push((names::TENANT, o.tenant.to_owned()));
+        labels.push((names::KEY, o.key.to_owned()));
         metrics::counter!(sanitize(names::COST_MICROUSD), &labels)
             .increment((cost * 1e6).round() as u64);
     }

@@ -226,6 +226,11 @@ pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
         },
         route_class: &ctx.route_class,
         tenant: &ctx.tenant,
+        key: ctx
+            .principal
+            .as_ref()
+            .and_then(|p| p.key_id.as_deref())
+            .unwrap_or("none"),
         request_model: if ctx.requested_model.is_empty() {
             "none"
         } else {

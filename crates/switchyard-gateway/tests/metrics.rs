@@ -17,7 +17,7 @@ fn sample(text: &str, name: &str, must_contain: &[&str]) -> f64 {
 #[tokio::test]
 async fn metrics_use_genai_names_and_agree_with_the_events() {
     let gw =
-        gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nmetered = [\"mock/fast\"]").await;
+        gateway("[providers.mock]\nfamily = \"mock\"\n[models.\"mock/fast\"]\ninput_usd_per_mtok = 1.0\noutput_usd_per_mtok = 2.0\n[aliases]\nmetered = [\"mock/fast\"]").await;
     let http = client();
     for stream in [false, false, true] {
         let mut req = chat_body("metered");
@@ -110,6 +110,16 @@ async fn metrics_use_genai_names_and_agree_with_the_events() {
     );
     let cost: f64 = outcomes.iter().filter_map(|o| o["cost_usd"].as_f64()).sum();
     let metered = sample(&text, "switchyard_cost_microusd", &[route]);
+    assert!(cost > 0.0);
+    // Cost is labelled by tenant, key (none without one) and class.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("switchyard_cost_microusd")
+                && l.contains("switchyard_key=\"none\"")
+                && l.contains("switchyard_tenant=\"local\"")
+                && l.contains("switchyard_route_class=")),
+        "{text}"
+    );
     assert!(
         (metered - cost * 1e6).abs() <= 3.0,
         "{metered} vs {}",
