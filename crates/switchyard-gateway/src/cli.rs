@@ -60,7 +60,8 @@ enum Command {
         /// Compare with a baseline saved by `--json`.
         #[arg(long)]
         baseline: Option<PathBuf>,
-        /// An objective, e.g. `latency-critical:ttft_p95_ms=800,success_rate=99.5%` (repeatable).
+        /// An objective, e.g. `latency-critical:ttft_p95_ms=800,success_rate=99.5%` (repeatable);
+        /// without any, the active profile's `[profiles.slo.CLASS]` objectives are judged.
         #[arg(long = "slo")]
         slos: Vec<switchyard_evidence::report::Slo>,
     },
@@ -398,6 +399,26 @@ async fn report(
 ) -> Result<(), String> {
     use switchyard_evidence::report;
     let config = load_config(config_path)?;
+    // Without --slo, judge the objectives the active profile declares per class.
+    let slos = if slos.is_empty() {
+        config
+            .routing
+            .active_snapshot()
+            .map(|p| {
+                p.slo()
+                    .iter()
+                    .map(|(class, s)| report::Slo {
+                        class: class.clone(),
+                        ttft_p95_ms: s.ttft_p95_ms.map(|v| v as f64),
+                        latency_p95_ms: s.latency_p95_ms.map(|v| v as f64),
+                        success_rate: s.success_ratio,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        slos
+    };
     let store = switchyard_evidence::open(&config.store)
         .await
         .map_err(|e| e.to_string())?;

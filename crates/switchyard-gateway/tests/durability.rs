@@ -32,6 +32,9 @@ classes = ["public", "internal", "pii", "financial", "secret"]
 
 [profiles.aliases.fast.default]
 nodes = [{ try = "mock/fast" }]
+
+[profiles.slo.compliance-constrained]
+success_ratio = 0.5
 "#;
 
 async fn one(http: &reqwest::Client, root: &str, stream: bool) -> Option<String> {
@@ -135,5 +138,21 @@ async fn after_kill_9_every_received_compliance_answer_has_its_evidence() {
         "{}{}",
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
+    );
+    // Without --slo, the report judges the objectives the profile declares.
+    let report = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["report", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(report.status.success());
+    let parsed: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(
+        parsed["slos"][0]["class"], "compliance-constrained",
+        "{parsed}"
+    );
+    assert_eq!(
+        parsed["slos"][0]["objectives"][0]["target"], 0.5,
+        "{parsed}"
     );
 }
