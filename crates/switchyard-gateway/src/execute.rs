@@ -141,10 +141,18 @@ pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
     let mut n = 0usize;
     while let Some(step) = decision.step_for_attempt(n) {
         if n > 0 {
+            // `Retry-After` binds only a retry of the target that sent it; one asking for a
+            // longer wait than the class's backoff cap is answered to the client at once
+            // (with its Retry-After) instead of holding the request.
             let retry_after = last
                 .as_ref()
+                .filter(|(_, t)| step.candidates().iter().any(|c| &c.target == t))
                 .and_then(|(e, _)| e.retry_after)
                 .map(|d| d.as_millis() as u64);
+            if retry_after.is_some_and(|ms| ms > decision.backoff.cap_ms) {
+                tracing::info!(request_id = %ctx.request_id, "the upstream asks to wait longer than the class allows: no retry");
+                break;
+            }
             let wait =
                 Duration::from_millis(decision.backoff.delay_ms(n as u32, seed, retry_after));
             if Instant::now() + wait >= ctx.deadline {
