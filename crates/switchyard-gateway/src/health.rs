@@ -116,11 +116,9 @@ impl Drop for PermitGuard {
     }
 }
 
-/// Epoch milliseconds.
+/// Epoch milliseconds as policy reads them (unsigned): the evidence plane's clock.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    u64::try_from(switchyard_evidence::event::now_ms()).unwrap_or(0)
 }
 
 #[cfg(test)]

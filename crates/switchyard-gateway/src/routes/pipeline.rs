@@ -75,18 +75,6 @@ pub async fn decide_and_run(
         asked,
     );
     let mut decision: Decision = match decided {
-        Ok(d) if d.route_class.base == BaseClass::ComplianceConstrained => {
-            // Compliance traffic waits for its evidence, and is refused while it cannot be kept.
-            ctx.durable = true;
-            if !state.events.healthy() {
-                evidence::decided(&state.events, ctx, Ok(&d), classification).await;
-                return Err(early(ApiError::Unavailable(
-                    "the evidence log cannot be written right now; compliance-constrained requests are refused until it recovers".into(),
-                )));
-            }
-            evidence::decided(&state.events, ctx, Ok(&d), classification).await;
-            d
-        }
         Ok(d) => {
             evidence::decided(&state.events, ctx, Ok(&d), classification).await;
             d
@@ -97,6 +85,15 @@ pub async fn decide_and_run(
         }
         Err(e @ NotDecided::Malformed(_)) => return Err(early(e.into_error())),
     };
+    // Compliance traffic waits for its evidence, and is refused while it cannot be kept.
+    if decision.route_class.base == BaseClass::ComplianceConstrained {
+        ctx.durable = true;
+        if !state.events.healthy() {
+            return Err(early(ApiError::Unavailable(
+                "the evidence log cannot be written right now; compliance-constrained requests are refused until it recovers".into(),
+            )));
+        }
+    }
     live.registry
         .check_plan_kind(
             &decision.requested,
