@@ -295,7 +295,7 @@ async fn without_keys_only_loopback_is_served_with_any_token() {
         .admit(&bearer(&created.secret), loopback())
         .await;
     assert_eq!(
-        back.map(|p| p.tenant).unwrap(),
+        back.map(|p| p.tenant.clone()).unwrap(),
         "local",
         "no active key is left, so loopback is anonymous again"
     );

@@ -67,6 +67,8 @@ pub struct Admission {
     /// Whether any key is configured, re-read from the store at most once per [`KEY_TTL`].
     configured: moka::future::Cache<(), bool>,
     rates: Rates,
+    /// The anonymous loopback principal, shared rather than built per request.
+    local: Arc<Principal>,
 }
 
 /// The credential a request presents: `Authorization: Bearer …`, else `x-api-key`.
@@ -106,6 +108,7 @@ impl Admission {
                 .build(),
             configured: moka::future::Cache::builder().time_to_live(KEY_TTL).build(),
             rates: Rates::new(),
+            local: Arc::new(Principal::local()),
         }
     }
 
@@ -134,10 +137,10 @@ impl Admission {
         &self,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
-    ) -> Result<Principal, ApiError> {
+    ) -> Result<Arc<Principal>, ApiError> {
         if !self.keys_configured().await? {
             return match peer {
-                Some(addr) if addr.ip().is_loopback() => Ok(Principal::local()),
+                Some(addr) if addr.ip().is_loopback() => Ok(self.local.clone()),
                 _ => Err(unauthorized(
                     "no API keys are configured, so this gateway serves loopback clients only",
                 )),
@@ -154,7 +157,7 @@ impl Admission {
                 .admit(key_id, principal.limits())
                 .map_err(|over| rate_limited(&over))?;
         }
-        Ok(Principal::clone(&principal))
+        Ok(principal)
     }
 
     /// The principal of a presented secret, from the cache or the store.

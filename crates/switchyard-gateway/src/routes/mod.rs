@@ -60,7 +60,7 @@ pub async fn admit(
         .admit(headers, crate::server::peer(extensions))
         .await?;
     ctx.tenant.clone_from(&principal.tenant);
-    ctx.principal = Some(std::sync::Arc::new(principal));
+    ctx.principal = Some(principal);
     Ok(())
 }
 
