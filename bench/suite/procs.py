@@ -57,6 +57,29 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def descendants(pid: int) -> list[int]:
+    """The live processes below `pid` (a server's worker processes), from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = [], [pid]
+    while frontier:
+        children = [c for c, p in parents.items() if p in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and every live process below it: a multi-process server's own."""
+    return sum(cpu_seconds(p) for p in [pid, *descendants(pid)])
+
+
 class Fleet:
     """The children of one suite run."""
 
@@ -64,6 +87,7 @@ class Fleet:
         self.pid_file = pid_file
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen] = {}
+        self.groups: set[str] = set()  # children that lead a process group of their own
         self.pid_file.write_text("")
 
     def _record(self) -> None:
@@ -71,8 +95,10 @@ class Fleet:
         self.pid_file.write_text("\n".join(live) + "\n")
 
     def start(self, name: str, argv: list[str], env: dict | None = None,
-              stdout=None) -> subprocess.Popen:
-        """Starts a child, its stderr (and stdout unless given) into logs/NAME.log."""
+              stdout=None, cwd: Path | None = None, group: bool = False) -> subprocess.Popen:
+        """Starts a child, its stderr (and stdout unless given) into logs/NAME.log. With
+        `group`, the child leads a process group of its own and is stopped with all of it
+        (for servers that fork workers)."""
         self.stop(name)
         log = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(
@@ -81,9 +107,13 @@ class Fleet:
             stdout=stdout if stdout is not None else log,
             stderr=log,
             env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=group,
         )
         log.close()
         self.procs[name] = proc
+        if group:
+            self.groups.add(name)
         self._record()
         return proc
 
@@ -106,13 +136,28 @@ class Fleet:
         proc = self.procs.pop(name, None)
         if proc is None:
             return
+        group = name in self.groups
+        self.groups.discard(name)
+
+        def signal_it(sig):
+            try:
+                if group:
+                    os.killpg(proc.pid, sig)
+                else:
+                    proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            signal_it(signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                signal_it(signal.SIGKILL)
                 proc.wait(timeout=10)
+        if group:
+            # Workers its leader left behind, if any.
+            signal_it(signal.SIGKILL)
         if proc.stdout:
             proc.stdout.close()
         self._record()
