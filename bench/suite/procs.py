@@ -75,9 +75,16 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and every live process below it: a multi-process server's own."""
-    return sum(cpu_seconds(p) for p in [pid, *descendants(pid)])
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of a process and of each live process below it (a multi-process server's
+    own), by pid."""
+    return {p: cpu_seconds(p) for p in [pid, *descendants(pid)]}
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds a tree used between two `tree_cpu` readings: a process that came in between
+    is counted whole; one that left is lost, never subtracted."""
+    return sum(max(0.0, s - before.get(p, 0.0)) for p, s in after.items())
 
 
 class Fleet:
