@@ -1,7 +1,8 @@
 """Switchyard's benchmark suite (issue 5). Started by `bench/run`, which builds the binaries
 and installs wrk first; see the README's "Benchmarks" section. Drives every scenario against
 the mock upstream alone, the floor proxy and the gateway in one run, prints one table, and
-writes the raw figures to OUT/results-TIMESTAMP.json. Only loopback addresses are used."""
+writes the raw figures to OUT/results-TIMESTAMP.json. With --peers, also scenario 1 through
+LiteLLM's proxy and Portkey's gateway (a table of its own). Only loopback addresses are used."""
 
 import argparse
 import datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 import report
 import scenarios
 from loads import Loads
+from peers import Peers
 from procs import Fleet
 from setup import Servers, write_bodies
 
@@ -31,6 +33,9 @@ def parse_args(argv):
                    help="alternate the targets this many times; the median run is kept")
     p.add_argument("--soak-seconds", type=float, help="length of the soak (default 600)")
     p.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,2")
+    p.add_argument("--peers", action="store_true",
+                   help="also (7): scenario 1 through LiteLLM's proxy and Portkey's gateway, "
+                        "installed on first use into bench/out/peers")
     args = p.parse_args(argv)
     quick = args.quick
     args.seconds = args.seconds or (2.0 if quick else 10.0)
@@ -40,6 +45,8 @@ def parse_args(argv):
     args.idle_setup = 60.0 if quick else 120.0
     args.idle_hold = 3.0 if quick else 10.0
     args.only = {s.strip() for s in args.only.split(",")}
+    if args.peers:
+        args.only.add("7")
     args.log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr,
                                  flush=True)
     return args
@@ -77,6 +84,9 @@ def main(argv) -> int:
         bodies = write_bodies(out)
         servers = Servers(fleet, out, str(bins / "switchyard"), str(bins / "floor-proxy"))
         loads = Loads(fleet, out, str(bins / "bench-probe"))
+        peers = Peers(fleet, out, cfg.log)
+        if "7" in cfg.only:
+            peers.install()
         servers.start_all()
         scenarios.smoke(servers, bodies)
         cfg.log("mock, floor proxy and gateway answer; measuring")
@@ -90,6 +100,10 @@ def main(argv) -> int:
             results["idle_streams"] = scenarios.idle_streams(servers, loads, bodies, cfg)
         if "5" in cfg.only:
             results["soak"] = scenarios.soak(servers, loads, bodies, cfg)
+        if "7" in cfg.only:
+            peers.start_all(servers.ports["mock"], bodies["nonstream"])
+            results["peers"] = scenarios.peer_comparison(servers, peers, loads, bodies, cfg)
+            peers.stop_all()
         results["meta"]["loadavg_at_end"] = os.getloadavg()
     finally:
         fleet.stop_all()
@@ -100,6 +114,9 @@ def main(argv) -> int:
           f"{results['meta']['cpus']} CPUs, {cfg.seconds:.0f} s per run"
           f"{' (quick)' if cfg.quick else ''}; ratios are gateway / floor proxy, same run\n")
     print(report.table(results))
+    if "peers" in results:
+        print("\n(7) the gateway and its peers, scenario 1, same rounds\n")
+        print(report.peers_table(results["peers"]))
     print("\nTargets (issue 5):")
     print(report.verdicts(results["targets"]))
     print(f"\nRaw figures: {path}")

@@ -99,17 +99,59 @@ def rows(results: dict) -> list[tuple]:
         out.append(("", "rate achieved / missed", "-", "-",
                     f"{s5['achieved_rps']:.0f}/s / {s5['missed']}", ""))
     out.append(("(6) micro-benchmarks", "bench/run --micro", "", "", "", ""))
-    out.append(("(7) peers (LiteLLM, Portkey)", NA, "", "", "", ""))
+    ran = "peers" in results
+    out.append(("(7) peers (LiteLLM, Portkey)", "table below" if ran else "bench/run --peers",
+                "", "", "", ""))
     return out
 
 
-def table(results: dict) -> str:
-    head = ("scenario", "metric", "mock", "floor", "gateway", "gw/floor")
-    body = rows(results)
+def _layout(head: tuple, body: list[tuple]) -> str:
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     line = lambda r: "  ".join(  # noqa: E731
         c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
     return "\n".join([line(head), "-" * len(line(head)), *map(line, body)])
+
+
+def table(results: dict) -> str:
+    return _layout(("scenario", "metric", "mock", "floor", "gateway", "gw/floor"), rows(results))
+
+
+PEERS = (("litellm", "LiteLLM", 30), ("portkey", "Portkey", 10))
+
+
+def peer_rows(s7: dict) -> list[tuple]:
+    """(label, metric, gateway, LiteLLM, Portkey) rows of scenario 7, as strings."""
+    out = []
+    for conc in ("c1", "c32"):
+        r = s7.get(conc)
+        if not r:
+            continue
+        g = r["gateway"]
+
+        def cells(figure):
+            return tuple(figure(r[n]) if n in r else "n/a" for n, _, _ in PEERS)
+
+        label = f"(7) plain, {conc.replace('c', 'c=')}"
+        out.append((label, "req/s", f"{g['rps']:.0f}", *cells(lambda x: f"{x['rps']:.0f}")))
+        out.append(("", "gateway / peer req/s", "-",
+                    *cells(lambda x: f"{_ratio(g['rps'], x['rps']):.1f}x")))
+        out.append(("", "CPU us/req (own)", f"{g['cpu_us_per_req']:.0f}",
+                    *cells(lambda x: f"{x['cpu_us_per_req']:.0f}")))
+        for q in ("p50", "p99"):
+            out.append(("", f"{q} ms", _ms(g["latency_us"][q]),
+                        *cells(lambda x: _ms(x["latency_us"][q]))))
+        out.append(("", "errors / requests", f"{g['errors']} / {g['requests']}",
+                    *cells(lambda x: f"{x['errors']} / {x['requests']}")))
+    return out
+
+
+def peers_table(s7: dict) -> str:
+    """Scenario 7's own table (its columns are not the main table's), with how each peer ran."""
+    head = ("scenario", "metric", "gateway", *(label for _, label, _ in PEERS))
+    notes = [f"  {label}: {s7['how'][n]}" for n, label, _ in PEERS]
+    notes += [f"  {label}: not available: {why}" for n, label, _ in PEERS
+              if (why := s7["unavailable"].get(n))]
+    return _layout(head, peer_rows(s7)) + "\n" + "\n".join(notes)
 
 
 def targets(results: dict) -> list[dict]:
@@ -173,9 +215,38 @@ def targets(results: dict) -> list[dict]:
                 f"{s5['growth'] * 100:+.1f}% over {s5['seconds']:.0f} s, {s5['errors']} errors, "
                 f"{s5['missed']} slots missed")
     for name in ("evidence writer: >= 50,000 events/s on SQLite",
-                 "classification: >= 200 MB/s on one core",
-                 "--peers: >= 30x LiteLLM, >= 10x Portkey req/s at c=32"):
+                 "classification: >= 200 MB/s on one core"):
         out.append({"target": name, "status": "not measurable yet", "figure": NA})
+    out.extend(peer_targets(results.get("peers")))
+    return out
+
+
+def peer_targets(s7: dict | None) -> list[dict]:
+    """--peers: the gateway's c=32 req/s over each peer's, from the same rounds."""
+    out = []
+    for name, label, need in PEERS:
+        target = f"--peers, plain c=32: >= {need}x {label}'s req/s"
+        r = (s7 or {}).get("c32", {})
+        if s7 is None:
+            out.append({"target": target, "status": "not run", "figure": "bench/run --peers"})
+        elif name in s7["unavailable"] or name not in r:
+            why = s7["unavailable"].get(name, "not measured")
+            out.append({"target": target, "status": "not measurable",
+                        "figure": f"{label} not available: {why}"})
+        else:
+            g, p = r["gateway"], r[name]
+            x = _ratio(g["rps"], p["rps"])
+            figure = f"{x:.1f}x (gateway {g['rps']:.0f} req/s, {label} {p['rps']:.0f} req/s)"
+            # A server that answers with errors is fast for the wrong reason: no verdict.
+            bad = [(who, m) for who, m in (("gateway", g), (label, p))
+                   if m["errors"] > 0.01 * max(m["requests"], 1)]
+            if bad:
+                out.append({"target": target, "status": "inconclusive", "figure": figure + "; "
+                            + ", ".join(f"{who} had {m['errors']} errors in {m['requests']}"
+                                        for who, m in bad)})
+            else:
+                out.append({"target": target, "status": "met" if x >= need else "not met",
+                            "figure": figure})
     return out
 
 

@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.request
 
-from procs import cpu_seconds, memory_kb
+from procs import cpu_seconds, cpu_used, memory_kb, tree_cpu
 
 TARGETS = ("mock", "floor", "gateway")
 
@@ -204,6 +204,45 @@ def soak(servers, loads, bodies, cfg) -> dict:
     cfg.log(f"(5) soak {cfg.soak_seconds:.0f} s at {rate:.0f} req/s: RSS "
             f"{start / 1024:.1f} -> {middle / 1024:.1f} -> {end / 1024:.1f} MB, "
             f"{out['errors']} errors, {out['missed']} slots missed")
+    return out
+
+
+def peer_comparison(servers, peers, loads, bodies, cfg) -> dict:
+    """(7) Scenario 1 through LiteLLM's proxy and Portkey's gateway, with the gateway measured
+    alongside in the same rounds: req/s, latency, and CPU per request of each server's whole
+    process tree (LiteLLM runs worker processes). A peer that fails under load is marked
+    unavailable; the gateway failing is an error."""
+    out = peers.describe()
+    failed = out["unavailable"]
+    names = ["gateway", *peers.available()]
+    for conc in (1, 32):
+        runs = {n: [] for n in names}
+        for _ in range(cfg.rounds):
+            for n in names:
+                if n in failed:
+                    continue
+                if n == "gateway":
+                    url, headers, pid = servers.url(n), None, servers.pid(n)
+                else:
+                    url, headers, pid = peers.url(n), peers.headers[n], peers.pid(n)
+                try:
+                    loads.wrk(url, bodies["nonstream"], conc, cfg.warmup, headers)
+                    before = tree_cpu(pid)
+                    run = loads.wrk(url, bodies["nonstream"], conc, cfg.seconds, headers)
+                except RuntimeError as e:
+                    if n == "gateway":
+                        raise
+                    failed[n] = f"failed under load at c={conc}: {e}"
+                    continue
+                after = tree_cpu(pid)
+                run["cpu_us_per_req"] = cpu_used(before, after) * 1e6 / max(run["requests"], 1)
+                # Processes that left the tree during the run (a server replacing its workers).
+                run["processes_gone"] = len(set(before) - set(after))
+                runs[n].append(run)
+        out[f"c{conc}"] = {n: _median_runs(r) for n, r in runs.items() if r and n not in failed}
+        cfg.log(f"(7) c={conc}: " + ", ".join(
+            f"{n} {r['rps']:.0f} req/s ({r['errors']} errors)"
+            for n, r in out[f"c{conc}"].items()))
     return out
 
 
