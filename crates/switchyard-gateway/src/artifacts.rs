@@ -82,6 +82,9 @@ impl ArtifactSink {
     /// Stores the prompt (messages other than tool results, tools and parameters) and each
     /// tool result as separate artifacts.
     pub async fn keep_request(&self, ctx: &RequestCtx, req: &ChatRequest) {
+        if ctx.payloads.is_none() {
+            return;
+        }
         let mut prompt = req.clone();
         prompt.messages.retain(|m| m.role != Role::Tool);
         if let Ok(value) = serde_json::to_value(&prompt) {
@@ -101,12 +104,18 @@ impl ArtifactSink {
 
     /// Stores the completion.
     pub async fn keep_completion(&self, ctx: &RequestCtx, resp: &ChatResponse) {
+        if ctx.payloads.is_none() {
+            return;
+        }
         if let Ok(value) = serde_json::to_value(resp) {
             self.keep(ctx, ArtifactKind::Completion, value).await;
         }
     }
 
     async fn keep(&self, ctx: &RequestCtx, kind: ArtifactKind, value: Value) {
+        if ctx.payloads.is_none() {
+            return;
+        }
         let redacted =
             switchyard_policy::redact_json(&value, &self.detectors, &RedactionPolicy::default());
         let plain = redacted.to_string().into_bytes();
