@@ -322,10 +322,9 @@ pub async fn serve(config: config::Config, http: reqwest::Client) -> Result<(), 
     tracing::info!(profile = %live.profile.id(), "routing profile active");
     drop(live);
     // Hot reload on SIGHUP and on file change, when serving from a file.
-    let _watcher = match &config.source {
-        Some(path) => Some(crate::profiles::watch::spawn(&state, path.clone())?),
-        None => None,
-    };
+    if let Some(path) = &config.source {
+        crate::profiles::watch::spawn(&state, path.clone())?;
+    }
     let app = server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(server::shutdown_signal())

@@ -171,4 +171,16 @@ async fn config_changes_reload_live_and_bad_ones_are_rejected() {
         .unwrap();
     assert!(hup.success());
     assert!(server.wait_for("up/green").await, "SIGHUP did not reload");
+
+    // An editor that writes a new file and renames it over the old one is followed, twice: the
+    // watch is on the path, renewed after each change, not on the first file.
+    for model in ["up/red", "up/green"] {
+        let fresh = server.config.with_extension("toml.swp");
+        std::fs::write(&fresh, config_text(&up.root, &db, model)).unwrap();
+        std::fs::rename(&fresh, &server.config).unwrap();
+        assert!(
+            server.wait_for(model).await,
+            "a replaced config file was not picked up ({model})"
+        );
+    }
 }

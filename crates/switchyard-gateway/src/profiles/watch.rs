@@ -1,5 +1,9 @@
-//! Hot reload triggers: SIGHUP, and the config file changing on disk (its directory is watched,
-//! so editors that replace the file are seen too; bursts of changes are folded into one reload).
+//! Hot reload triggers: SIGHUP, and the config file changing on disk (bursts of changes are
+//! folded into one reload). The file itself is watched, not its directory: the event store
+//! usually sits beside the config, and a directory watch would wake this process for every
+//! write to it. Editors that replace the file (write a new one, rename it over) are still seen:
+//! the old file's removal is an event too, and the watch is renewed on the path after each
+//! change.
 
 use crate::server::AppState;
 use notify::{RecursiveMode, Watcher};
@@ -12,9 +16,8 @@ use tokio::sync::mpsc;
 const SETTLE: Duration = Duration::from_millis(300);
 
 /// Reloads `path` on SIGHUP and on changes to it, until the server stops (the tasks hold the
-/// state weakly, so a graceful stop can flush the event log). The returned watcher must be kept
-/// alive.
-pub fn spawn(state: &Arc<AppState>, path: PathBuf) -> Result<notify::RecommendedWatcher, String> {
+/// state weakly, so a graceful stop can flush the event log).
+pub fn spawn(state: &Arc<AppState>, path: PathBuf) -> Result<(), String> {
     let state = Arc::downgrade(state);
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let name = path.file_name().map(|n| n.to_owned());
@@ -31,13 +34,9 @@ pub fn spawn(state: &Arc<AppState>, path: PathBuf) -> Result<notify::Recommended
         }
     })
     .map_err(|e| format!("cannot watch the config file: {e}"))?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     watcher
-        .watch(dir, RecursiveMode::NonRecursive)
-        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+        .watch(&path, RecursiveMode::NonRecursive)
+        .map_err(|e| format!("cannot watch {}: {e}", path.display()))?;
     #[cfg(unix)]
     {
         let hup_tx = tx;
@@ -62,9 +61,27 @@ pub fn spawn(state: &Arc<AppState>, path: PathBuf) -> Result<notify::Recommended
             let Some(state) = state.upgrade() else {
                 return;
             };
+            // A replaced file is a new inode: follow the path, not the old file.
+            renew(&mut watcher, &path).await;
             // Errors are logged and recorded by reload; the running config stays.
             let _ = super::reload(&state, &path).await;
         }
     });
-    Ok(watcher)
+    Ok(())
+}
+
+/// Watches `path` afresh. An editor may leave it missing for a moment between removing the
+/// old file and renaming the new one in, so a failed watch is retried for a few seconds.
+async fn renew(watcher: &mut notify::RecommendedWatcher, path: &Path) {
+    let _ = watcher.unwatch(path);
+    for _ in 0..20 {
+        match watcher.watch(path, RecursiveMode::NonRecursive) {
+            Ok(()) => return,
+            Err(_) => tokio::time::sleep(SETTLE).await,
+        }
+    }
+    tracing::error!(
+        path = %path.display(),
+        "the config file is gone; it is no longer watched (SIGHUP still reloads)"
+    );
 }
