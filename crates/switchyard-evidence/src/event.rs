@@ -86,12 +86,28 @@ pub struct Draft {
     pub kind: EventKind,
     pub ts_ms: i64,
     pub request_id: Option<String>,
-    /// Structured facts only: never prompt or completion text (those are redacted artifacts).
-    pub payload: serde_json::Value,
+    /// Structured facts only, as JSON text: never prompt or completion text (those are
+    /// redacted artifacts).
+    pub payload: String,
 }
 
 impl Draft {
+    /// A draft from a JSON value (its object keys come out sorted).
     pub fn new(kind: EventKind, request_id: Option<&str>, payload: serde_json::Value) -> Self {
+        Self::with_text(kind, request_id, payload.to_string())
+    }
+
+    /// A draft from anything serialisable, written straight to JSON text with no intermediate
+    /// value tree: the form for events recorded on every request.
+    pub fn of<T: Serialize + ?Sized>(kind: EventKind, request_id: Option<&str>, payload: &T) -> Self {
+        // Our payload types are plain structs, maps with string keys and numbers: they always
+        // serialise. Were one not to, the event still records that a payload was lost.
+        let text = serde_json::to_string(payload)
+            .unwrap_or_else(|e| serde_json::json!({ "unserialisable": e.to_string() }).to_string());
+        Self::with_text(kind, request_id, text)
+    }
+
+    fn with_text(kind: EventKind, request_id: Option<&str>, payload: String) -> Self {
         Self {
             kind,
             ts_ms: now_ms(),
@@ -117,7 +133,7 @@ pub struct Event {
     pub ts_ms: i64,
     pub kind: String,
     pub request_id: Option<String>,
-    /// The payload's JSON text exactly as hashed (keys sorted).
+    /// The payload's JSON text exactly as hashed.
     pub payload: String,
     #[serde(serialize_with = "hex")]
     pub prev_hash: Digest,
@@ -132,7 +148,7 @@ fn hex<S: serde::Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
 impl Event {
     /// Places a draft after `prev` in `stream`'s chain.
     pub fn chain(stream: &str, seq: u64, prev: Digest, draft: Draft) -> Event {
-        let payload = draft.payload.to_string();
+        let payload = draft.payload;
         let kind = draft.kind.as_str().to_owned();
         let hash = digest(
             stream,

@@ -25,6 +25,8 @@ pub mod names {
     pub const COST_MICROUSD: &str = "switchyard.cost_microusd";
     pub const EVENT_QUEUE_DEPTH: &str = "switchyard.event_queue.depth";
     pub const EVENTS_WRITTEN: &str = "switchyard.events.written";
+    /// Transactions the writer committed: events written per batch is the group-commit factor.
+    pub const EVENT_BATCHES: &str = "switchyard.event_batches";
     pub const EVENT_QUEUE_FULL: &str = "switchyard.event_queue.full";
     pub const EVENTS_FAILED: &str = "switchyard.events.failed";
     pub const BUDGET_REMAINING: &str = "switchyard.budget.remaining_usd";
@@ -168,6 +170,8 @@ pub fn observe_event_log(stats: &LogStats) {
         .set(stats.depth.load(Ordering::Relaxed) as f64);
     metrics::counter!(sanitize(names::EVENTS_WRITTEN))
         .absolute(stats.written.load(Ordering::Relaxed));
+    metrics::counter!(sanitize(names::EVENT_BATCHES))
+        .absolute(stats.batches.load(Ordering::Relaxed));
     metrics::counter!(sanitize(names::EVENT_QUEUE_FULL))
         .absolute(stats.queue_full.load(Ordering::Relaxed));
     metrics::counter!(sanitize(names::EVENTS_FAILED))

@@ -5,32 +5,18 @@
 use crate::error::ApiError;
 use crate::execute::{AttemptRecord, RequestCtx};
 use crate::traces;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use switchyard_evidence::pricing::Price;
 use switchyard_evidence::telemetry::{self, Observation};
 use switchyard_evidence::{Draft, EventKind, EventLog};
-use switchyard_policy::{Classification, DataClasses, Decision, Refusal, Target};
+use switchyard_policy::{Classification, DataClasses, Decision, Finding, Refusal, Target};
 use switchyard_protocol::{ChatRequest, ErrorKind, Usage};
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
-fn usage_json(u: &Usage) -> Value {
-    json!({
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cached_input_tokens": u.cached_input_tokens,
-        "cache_write_tokens": u.cache_write_tokens,
-        "reasoning_tokens": u.reasoning_tokens,
-    })
-}
-
-/// Where each detector fired (detector, class, message, field, span): never the matched text.
-fn findings_json(c: &Classification) -> Value {
-    serde_json::to_value(&c.findings).unwrap_or(Value::Null)
 }
 
 /// Records that a chat request was admitted, with its shape and data classes but none of its
@@ -43,23 +29,23 @@ pub async fn admitted_chat(
     attribution: &BTreeMap<String, String>,
 ) {
     traces::admitted(ctx, &req.model, c.classes);
-    let payload = json!({
-        "attribution": attribution,
-        "declared_classes": c.declared,
-        "data_classes": c.classes,
-        "findings": findings_json(c),
-        "door": ctx.door,
-        "model": req.model,
-        "stream": req.stream,
-        "messages": req.messages.len(),
-        "tools": req.tools.len(),
-        "n": req.n,
-        "max_tokens": req.max_tokens,
-    });
-    log.record(Draft::new(
+    let payload = AdmittedChat {
+        attribution,
+        data_classes: c.classes,
+        declared_classes: c.declared,
+        door: ctx.door,
+        findings: &c.findings,
+        max_tokens: req.max_tokens,
+        messages: req.messages.len(),
+        model: &req.model,
+        n: req.n,
+        stream: req.stream,
+        tools: req.tools.len(),
+    };
+    log.record(Draft::of(
         EventKind::Admission,
         Some(&ctx.request_id),
-        payload,
+        &payload,
     ))
     .await;
 }
@@ -98,31 +84,33 @@ pub async fn decided(
     c: &Classification,
 ) {
     traces::decided(ctx, decision, c);
-    let mut raised = Value::Null;
-    if !c.raised().is_empty() {
+    let raised = (!c.raised().is_empty()).then(|| {
         let mut detectors: Vec<&str> = c.findings.iter().map(|f| f.detector.as_str()).collect();
         detectors.sort_unstable();
         detectors.dedup();
-        raised = json!({ "classes": c.raised(), "detectors": detectors });
-    }
-    let (outcome, body) = match decision {
-        Ok(d) => ("routed", serde_json::to_value(d).unwrap_or(Value::Null)),
-        Err(r) => ("refused", serde_json::to_value(r).unwrap_or(Value::Null)),
-    };
-    let payload = json!({
-        "decision_id": ctx.decision_id,
-        "outcome": outcome,
-        "route_class": ctx.route_class,
-        "profile": ctx.profile,
-        "data_classes": c.classes,
-        "raised_by_classification": raised,
-        "requested": ctx.requested_model,
-        "decision": body,
+        Raised {
+            classes: c.raised(),
+            detectors,
+        }
     });
-    log.record(Draft::new(
+    let (outcome, body) = match decision {
+        Ok(d) => ("routed", Routing::Routed(d)),
+        Err(r) => ("refused", Routing::Refused(r)),
+    };
+    let payload = Decided {
+        data_classes: c.classes,
+        decision: body,
+        decision_id: &ctx.decision_id,
+        outcome,
+        profile: &ctx.profile,
+        raised_by_classification: raised,
+        requested: &ctx.requested_model,
+        route_class: &ctx.route_class,
+    };
+    log.record(Draft::of(
         EventKind::Decision,
         Some(&ctx.request_id),
-        payload,
+        &payload,
     ))
     .await;
 }
@@ -130,21 +118,21 @@ pub async fn decided(
 /// Records each upstream attempt.
 pub async fn attempted(log: &EventLog, ctx: &RequestCtx, attempts: &[AttemptRecord]) {
     for (i, a) in attempts.iter().enumerate() {
-        let payload = json!({
-            "decision_id": ctx.decision_id,
-            "n": i + 1,
-            "model": a.target.model,
-            "provider": a.target.provider,
-            "ok": a.error.is_none() && !a.cancelled,
-            "cancelled": a.cancelled,
-            "estimated_cost_usd": a.cancelled.then(|| a.estimated_cost as f64 / 1_000_000.0),
-            "error_kind": a.error.map(ErrorKind::as_str),
-            "latency_ms": ms(a.latency),
-        });
-        log.record(Draft::new(
+        let payload = Attempted {
+            cancelled: a.cancelled,
+            decision_id: &ctx.decision_id,
+            error_kind: a.error.map(ErrorKind::as_str),
+            estimated_cost_usd: a.cancelled.then(|| a.estimated_cost as f64 / 1_000_000.0),
+            latency_ms: ms(a.latency),
+            model: &a.target.model,
+            n: i + 1,
+            ok: a.error.is_none() && !a.cancelled,
+            provider: &a.target.provider,
+        };
+        log.record(Draft::of(
             EventKind::Attempt,
             Some(&ctx.request_id),
-            payload,
+            &payload,
         ))
         .await;
     }
@@ -247,25 +235,124 @@ pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
         attempts: e.attempts,
         abandoned: e.abandoned,
     });
-    let payload = json!({
-        "decision_id": ctx.decision_id,
-        "door": ctx.door,
-        "route": ctx.requested_model,
-        "route_class": ctx.route_class,
-        "profile": ctx.profile,
-        "tenant": ctx.tenant,
-        "status": e.status,
-        "model": e.target.as_ref().map(|t| t.model.clone()),
-        "provider": e.target.as_ref().map(|t| t.provider.clone()),
-        "attempts": e.attempts,
-        "latency_ms": ms(ctx.started.elapsed()),
-        "ttft_ms": e.ttft.map(ms),
-        "usage": e.usage.as_ref().map(usage_json),
-        "cost_usd": cost,
-        "error_kind": e.error.map(ErrorKind::as_str),
-        "code": e.code,
-        "param": e.param,
-        "abandoned": e.abandoned,
-    });
-    Draft::new(EventKind::Outcome, Some(&ctx.request_id), payload)
+    let payload = Concluded {
+        abandoned: e.abandoned,
+        attempts: e.attempts,
+        code: e.code.as_deref(),
+        cost_usd: cost,
+        decision_id: &ctx.decision_id,
+        door: ctx.door,
+        error_kind: e.error.map(ErrorKind::as_str),
+        latency_ms: ms(ctx.started.elapsed()),
+        model: e.target.as_ref().map(|t| t.model.as_str()),
+        param: e.param.as_deref(),
+        profile: &ctx.profile,
+        provider: e.target.as_ref().map(|t| t.provider.as_str()),
+        route: &ctx.requested_model,
+        route_class: &ctx.route_class,
+        status: e.status,
+        tenant: &ctx.tenant,
+        ttft_ms: e.ttft.map(ms),
+        usage: e.usage.as_ref().map(UsageFacts::of),
+    };
+    Draft::of(EventKind::Outcome, Some(&ctx.request_id), &payload)
+}
+
+// The payloads recorded on every request, serialised straight to JSON text. Fields are in
+// alphabetical order, so the text is what a sorted JSON object of the same facts would be.
+
+#[derive(Serialize)]
+struct AdmittedChat<'a> {
+    attribution: &'a BTreeMap<String, String>,
+    data_classes: DataClasses,
+    declared_classes: DataClasses,
+    door: &'a str,
+    findings: &'a [Finding],
+    max_tokens: Option<u32>,
+    messages: usize,
+    model: &'a str,
+    n: u32,
+    stream: bool,
+    tools: usize,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Routing<'a> {
+    Routed(&'a Decision),
+    Refused(&'a Refusal),
+}
+
+#[derive(Serialize)]
+struct Raised<'a> {
+    classes: DataClasses,
+    detectors: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Decided<'a> {
+    data_classes: DataClasses,
+    decision: Routing<'a>,
+    decision_id: &'a str,
+    outcome: &'static str,
+    profile: &'a str,
+    raised_by_classification: Option<Raised<'a>>,
+    requested: &'a str,
+    route_class: &'a str,
+}
+
+#[derive(Serialize)]
+struct Attempted<'a> {
+    cancelled: bool,
+    decision_id: &'a str,
+    error_kind: Option<&'static str>,
+    estimated_cost_usd: Option<f64>,
+    latency_ms: f64,
+    model: &'a str,
+    n: usize,
+    ok: bool,
+    provider: &'a str,
+}
+
+#[derive(Serialize)]
+struct UsageFacts {
+    cache_write_tokens: u64,
+    cached_input_tokens: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    reasoning_tokens: u64,
+}
+
+impl UsageFacts {
+    fn of(u: &Usage) -> Self {
+        UsageFacts {
+            cache_write_tokens: u.cache_write_tokens,
+            cached_input_tokens: u.cached_input_tokens,
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            reasoning_tokens: u.reasoning_tokens,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Concluded<'a> {
+    abandoned: bool,
+    attempts: usize,
+    code: Option<&'a str>,
+    cost_usd: Option<f64>,
+    decision_id: &'a str,
+    door: &'static str,
+    error_kind: Option<&'static str>,
+    latency_ms: f64,
+    model: Option<&'a str>,
+    param: Option<&'a str>,
+    profile: &'a str,
+    provider: Option<&'a str>,
+    route: &'a str,
+    route_class: &'a str,
+    status: u16,
+    tenant: &'a str,
+    ttft_ms: Option<f64>,
+    usage: Option<UsageFacts>,
 }
