@@ -16,6 +16,11 @@ use tokio::time::Instant;
 
 /// Most events written in one transaction.
 const MAX_BATCH: usize = 2048;
+/// A batch smaller than this, with nobody waiting on its commit, waits [`LINGER`] for more
+/// events first: at low concurrency each request's events would otherwise commit alone, and a
+/// commit's fixed cost (statement, page writes to the WAL) dwarfs its rows'.
+const LINGER_BELOW: usize = 256;
+const LINGER: Duration = Duration::from_millis(2);
 /// Consecutive failed writes after which the writer is unhealthy and durable records fail.
 const WRITE_ATTEMPTS: u32 = 3;
 /// Events held in memory while the store cannot be written, unless [`Limits`] says otherwise.
@@ -256,6 +261,10 @@ impl Task {
                     break;
                 }
                 self.admit(&mut incoming);
+                if self.held.len() < LINGER_BELOW && self.held.iter().all(|s| s.ack.is_none()) {
+                    tokio::time::sleep(LINGER).await;
+                    open = self.take_queued(&mut rx, &mut incoming);
+                }
             } else if let Some(at) = retry_at {
                 if open {
                     tokio::select! {
@@ -278,24 +287,36 @@ impl Task {
                 }
             } else if open {
                 // Healthy and holding events: take whatever else is already queued.
-                let room = MAX_BATCH.saturating_sub(self.held.len());
-                while incoming.len() < room {
-                    match rx.try_recv() {
-                        Ok(s) => incoming.push(s),
-                        Err(mpsc::error::TryRecvError::Empty) => break,
-                        Err(mpsc::error::TryRecvError::Disconnected) => {
-                            open = false;
-                            break;
-                        }
-                    }
-                }
-                self.admit(&mut incoming);
+                open = self.take_queued(&mut rx, &mut incoming);
             }
             retry_at = match self.write_oldest().await {
                 Ok(()) => None,
                 Err(pause) => Some(Instant::now() + pause),
             };
         }
+    }
+
+    /// Takes whatever is already queued, up to a batch; returns whether the queue is still
+    /// open.
+    fn take_queued(
+        &mut self,
+        rx: &mut mpsc::Receiver<Submission>,
+        incoming: &mut Vec<Submission>,
+    ) -> bool {
+        let room = MAX_BATCH.saturating_sub(self.held.len());
+        let mut open = true;
+        while incoming.len() < room {
+            match rx.try_recv() {
+                Ok(s) => incoming.push(s),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        self.admit(incoming);
+        open
     }
 
     /// Takes newly queued submissions into the held events (dropping, counted and logged,
