@@ -99,7 +99,11 @@ impl Draft {
 
     /// A draft from anything serialisable, written straight to JSON text with no intermediate
     /// value tree: the form for events recorded on every request.
-    pub fn of<T: Serialize + ?Sized>(kind: EventKind, request_id: Option<&str>, payload: &T) -> Self {
+    pub fn of<T: Serialize + ?Sized>(
+        kind: EventKind,
+        request_id: Option<&str>,
+        payload: &T,
+    ) -> Self {
         // Our payload types are plain structs, maps with string keys and numbers: they always
         // serialise. Were one not to, the event still records that a payload was lost.
         let text = serde_json::to_string(payload)

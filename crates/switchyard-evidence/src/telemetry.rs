@@ -3,9 +3,11 @@
 //! in Prometheus text format for `GET /metrics`. Labels never hold request content.
 
 use crate::writer::LogStats;
+use metrics::{Label, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 use switchyard_protocol::Usage;
 
@@ -68,17 +70,20 @@ pub fn install() -> Result<PrometheusHandle, String> {
             let tokens: Vec<f64> = (0..14).map(|i| 4f64.powi(i)).collect();
             PrometheusBuilder::new()
                 .set_buckets_for_metric(
-                    Matcher::Full(sanitize(names::OPERATION_DURATION)),
+                    Matcher::Full(sanitize(names::OPERATION_DURATION).into_owned()),
                     &duration,
                 )
                 .and_then(|b| {
                     b.set_buckets_for_metric(
-                        Matcher::Full(sanitize(names::TIME_TO_FIRST_TOKEN)),
+                        Matcher::Full(sanitize(names::TIME_TO_FIRST_TOKEN).into_owned()),
                         &ttft,
                     )
                 })
                 .and_then(|b| {
-                    b.set_buckets_for_metric(Matcher::Full(sanitize(names::TOKEN_USAGE)), &tokens)
+                    b.set_buckets_for_metric(
+                        Matcher::Full(sanitize(names::TOKEN_USAGE).into_owned()),
+                        &tokens,
+                    )
                 })
                 .map_err(|e| e.to_string())?
                 .install_recorder()
@@ -87,9 +92,40 @@ pub fn install() -> Result<PrometheusHandle, String> {
         .clone()
 }
 
-/// The Prometheus spelling of a dotted name.
-fn sanitize(name: &str) -> String {
-    name.replace('.', "_")
+/// The Prometheus spelling of a dotted name, spelled once per metric name for the process:
+/// metrics are published on every request, so a name must not cost an allocation each time.
+fn sanitize(name: &'static str) -> SharedString {
+    static SPELLED: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+        use names::*;
+        [
+            OPERATION_DURATION,
+            TOKEN_USAGE,
+            TIME_TO_FIRST_TOKEN,
+            REQUESTS,
+            ATTEMPTS,
+            RETRIES,
+            COMPLETIONS,
+            RETRIES_ON_SUCCESS,
+            ABANDONED,
+            COST_MICROUSD,
+            EVENT_QUEUE_DEPTH,
+            EVENTS_WRITTEN,
+            EVENT_BATCHES,
+            EVENT_QUEUE_FULL,
+            EVENTS_FAILED,
+            BUDGET_REMAINING,
+            EVENTS_HELD,
+            EVENT_WRITE_ERRORS,
+            EVENT_STORE_FAILING,
+        ]
+        .into_iter()
+        .map(|n| (n, &*Box::leak(n.replace('.', "_").into_boxed_str())))
+        .collect()
+    });
+    match SPELLED.get(name) {
+        Some(spelled) => SharedString::const_str(spelled),
+        None => SharedString::from_owned(name.replace('.', "_")),
+    }
 }
 
 /// One finished request, as metrics see it.
@@ -116,50 +152,53 @@ pub struct Observation<'a> {
 
 /// Records a finished request.
 pub fn observe(o: &Observation<'_>) {
-    let provider = o.provider.unwrap_or("none").to_owned();
-    let model = o.response_model.unwrap_or("none").to_owned();
+    // Each label value is allocated once and shared by every series this request touches.
+    let value = |v: &str| SharedString::from_shared(Arc::<str>::from(v));
     let base = [
-        (names::OPERATION, o.operation.to_owned()),
-        (names::PROVIDER, provider.clone()),
-        (names::REQUEST_MODEL, o.request_model.to_owned()),
-        (names::ROUTE_CLASS, o.route_class.to_owned()),
+        Label::new(names::OPERATION, value(o.operation)),
+        Label::new(names::PROVIDER, value(o.provider.unwrap_or("none"))),
+        Label::new(names::REQUEST_MODEL, value(o.request_model)),
+        Label::new(names::ROUTE_CLASS, value(o.route_class)),
     ];
-    let mut with_error = base.to_vec();
-    with_error.push((names::ERROR_TYPE, o.error_type.unwrap_or("").to_owned()));
-    metrics::histogram!(sanitize(names::OPERATION_DURATION), &with_error)
+    let tenant = Label::new(names::TENANT, value(o.tenant));
+    let with = |extra: &[&Label]| -> Vec<Label> {
+        base.iter().chain(extra.iter().copied()).cloned().collect()
+    };
+    let error = Label::new(names::ERROR_TYPE, value(o.error_type.unwrap_or("")));
+    metrics::histogram!(sanitize(names::OPERATION_DURATION), with(&[&error]))
         .record(o.duration.as_secs_f64());
-    let mut with_status = base.to_vec();
-    with_status.push((names::STATUS, o.status.to_string()));
-    with_status.push((names::TENANT, o.tenant.to_owned()));
-    metrics::counter!(sanitize(names::REQUESTS), &with_status).increment(1);
+    let status = Label::new(names::STATUS, value(&o.status.to_string()));
+    metrics::counter!(sanitize(names::REQUESTS), with(&[&status, &tenant])).increment(1);
     if let Some(ttft) = o.ttft {
-        metrics::histogram!(sanitize(names::TIME_TO_FIRST_TOKEN), &base).record(ttft.as_secs_f64());
+        metrics::histogram!(sanitize(names::TIME_TO_FIRST_TOKEN), with(&[]))
+            .record(ttft.as_secs_f64());
     }
     if let Some(u) = &o.usage {
+        let model = Label::new(
+            names::RESPONSE_MODEL,
+            value(o.response_model.unwrap_or("none")),
+        );
         for (kind, n) in [("input", u.input_tokens), ("output", u.output_tokens)] {
-            let mut labels = base.to_vec();
-            labels.push((names::TOKEN_TYPE, kind.to_owned()));
-            labels.push((names::RESPONSE_MODEL, model.clone()));
-            metrics::histogram!(sanitize(names::TOKEN_USAGE), &labels).record(n as f64);
+            let kind = Label::new(names::TOKEN_TYPE, SharedString::const_str(kind));
+            metrics::histogram!(sanitize(names::TOKEN_USAGE), with(&[&kind, &model]))
+                .record(n as f64);
         }
     }
     let retries = o.attempts.saturating_sub(1) as u64;
-    metrics::counter!(sanitize(names::RETRIES), &base).increment(retries);
-    metrics::counter!(sanitize(names::ATTEMPTS), &base).increment(o.attempts as u64);
+    metrics::counter!(sanitize(names::RETRIES), with(&[])).increment(retries);
+    metrics::counter!(sanitize(names::ATTEMPTS), with(&[])).increment(o.attempts as u64);
     // A success as the report counts it: no error status, no upstream error (a stream that
     // broke after its 200), not abandoned.
     if o.status < 400 && !o.abandoned && o.error_type.is_none() {
-        metrics::counter!(sanitize(names::COMPLETIONS), &base).increment(1);
-        metrics::counter!(sanitize(names::RETRIES_ON_SUCCESS), &base).increment(retries);
+        metrics::counter!(sanitize(names::COMPLETIONS), with(&[])).increment(1);
+        metrics::counter!(sanitize(names::RETRIES_ON_SUCCESS), with(&[])).increment(retries);
     }
     if o.abandoned {
-        metrics::counter!(sanitize(names::ABANDONED), &base).increment(1);
+        metrics::counter!(sanitize(names::ABANDONED), with(&[])).increment(1);
     }
     if let Some(cost) = o.cost_usd {
-        let mut labels = base.to_vec();
-        labels.push((names::TENANT, o.tenant.to_owned()));
-        labels.push((names::KEY, o.key.to_owned()));
-        metrics::counter!(sanitize(names::COST_MICROUSD), &labels)
+        let key = Label::new(names::KEY, value(o.key));
+        metrics::counter!(sanitize(names::COST_MICROUSD), with(&[&tenant, &key]))
             .increment((cost * 1e6).round() as u64);
     }
 }
