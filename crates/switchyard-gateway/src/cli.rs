@@ -315,21 +315,13 @@ pub async fn serve(config: config::Config, http: reqwest::Client) -> Result<(), 
         tracing::error!("{problem}: requests whose payloads must be sealed will be refused (503)");
     }
     let retention = tokio::spawn(retention_loop(store.clone(), events.clone()));
-    // Small SSE frames must leave at once, not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     tracing::info!(profile = %live.profile.id(), "routing profile active");
     drop(live);
     // Hot reload on SIGHUP and on file change, when serving from a file.
     if let Some(path) = &config.source {
         crate::profiles::watch::spawn(&state, path.clone())?;
     }
-    let app = server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(server::shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"));
+    crate::listen::serve(listener, server::router(state), server::shutdown_signal()).await;
     events
         .record(switchyard_evidence::Draft::new(
             switchyard_evidence::EventKind::Lifecycle,
@@ -348,7 +340,7 @@ pub async fn serve(config: config::Config, http: reqwest::Client) -> Result<(), 
     {
         tracing::error!("the event writer did not flush within 10 s");
     }
-    served
+    Ok(())
 }
 
 /// Deletes expired artifacts every hour, recording each deletion.

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod execute;
 pub mod health;
 pub mod ids;
+pub mod listen;
 pub mod mock_provider;
 pub mod pools;
 pub mod profiles;

@@ -82,6 +82,30 @@ async fn a_100_mb_body_is_refused_with_413() {
 }
 
 #[tokio::test]
+async fn a_request_head_over_8_kib_is_refused_with_431_and_one_under_is_served() {
+    let gw =
+        gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;
+    let send = |header_bytes: usize| {
+        let url = format!("{}/v1/chat/completions", gw.root);
+        async move {
+            client()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-padding", "p".repeat(header_bytes))
+                .body(chat_body("fast").to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(send(6 * 1024).await, 200);
+    assert_eq!(send(9 * 1024).await, 431);
+    still_serving(&gw.root).await;
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_are_json_errors() {
     let gw =
         gateway("[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]").await;

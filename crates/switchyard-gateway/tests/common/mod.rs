@@ -97,8 +97,11 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
     let admission = state.admission.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
-    let app = server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(switchyard_gateway::listen::serve(
+        listener,
+        server::router(state),
+        std::future::pending(),
+    ));
     Gateway {
         root,
         store,
