@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 
 /// Most events written in one transaction.
@@ -72,6 +72,8 @@ pub struct Limits {
 pub struct EventLog {
     tx: mpsc::Sender<Submission>,
     stats: Arc<LogStats>,
+    /// Tells a lingering writer that someone now waits on a commit.
+    durable: Arc<Notify>,
 }
 
 /// Returned by [`EventLog::start`]; awaiting it after every `EventLog` clone is dropped
@@ -123,7 +125,9 @@ impl EventLog {
         let head = store.head(stream).await?;
         let (tx, rx) = mpsc::channel(limits.queue.max(1));
         let stats = Arc::new(LogStats::default());
+        let durable = Arc::new(Notify::new());
         let writer = Task {
+            durable: durable.clone(),
             store,
             chain: Chain::after(stream, head),
             held: VecDeque::new(),
@@ -141,6 +145,7 @@ impl EventLog {
             EventLog {
                 tx,
                 stats: stats.clone(),
+                durable,
             },
             Writer { task, stats },
         ))
@@ -197,6 +202,8 @@ impl EventLog {
             ack: Some(ack),
         })
         .await?;
+        // A writer lingering for a fuller batch commits now instead.
+        self.durable.notify_one();
         match done.await {
             Ok(Ok(seq)) => Ok(seq),
             Ok(Err(e)) => Err(NotRecorded(e)),
@@ -234,6 +241,7 @@ impl Chain {
 /// The writer task's state.
 struct Task {
     store: Arc<dyn Store>,
+    durable: Arc<Notify>,
     chain: Chain,
     /// Accepted, not yet committed, in order.
     held: VecDeque<Submission>,
@@ -262,7 +270,11 @@ impl Task {
                 }
                 self.admit(&mut incoming);
                 if self.held.len() < LINGER_BELOW && self.held.iter().all(|s| s.ack.is_none()) {
-                    tokio::time::sleep(LINGER).await;
+                    // Cut short when a durable record arrives meanwhile: it must not wait.
+                    tokio::select! {
+                        () = tokio::time::sleep(LINGER) => {}
+                        () = self.durable.notified() => {}
+                    }
                     open = self.take_queued(&mut rx, &mut incoming);
                 }
             } else if let Some(at) = retry_at {
