@@ -58,11 +58,12 @@ pub fn spawn(state: &Arc<AppState>, path: PathBuf) -> Result<(), String> {
         while rx.recv().await.is_some() {
             // Fold the burst: wait until changes stop for SETTLE.
             while let Ok(Some(())) = tokio::time::timeout(SETTLE, rx.recv()).await {}
+            // A replaced file is a new inode: follow the path, not the old file. (Before taking
+            // the state: a renewal may wait, and must not hold up a graceful stop.)
+            renew(&mut watcher, &path).await;
             let Some(state) = state.upgrade() else {
                 return;
             };
-            // A replaced file is a new inode: follow the path, not the old file.
-            renew(&mut watcher, &path).await;
             // Errors are logged and recorded by reload; the running config stays.
             let _ = super::reload(&state, &path).await;
         }
