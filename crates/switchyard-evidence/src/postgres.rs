@@ -4,7 +4,9 @@ use crate::artifact::{Artifact, ArtifactKind, ArtifactRef};
 use crate::budget_ledger::{LeaseAsk, LeaseGrant, amount_of, sql_amount};
 use crate::event::{Event, EventKind};
 use crate::keys::KeyRecord;
-use crate::store::{Head, Position, Store, StoreError, row_artifact, row_event, row_key};
+use crate::store::{
+    Head, Position, Store, StoreError, StoredHash, row_artifact, row_event, row_key,
+};
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -99,8 +101,8 @@ fn event_of(row: &sqlx::postgres::PgRow) -> Result<Event, StoreError> {
         row.try_get("kind")?,
         row.try_get("request_id")?,
         row.try_get("payload")?,
-        row.try_get::<&str, _>("prev_hash")?,
-        row.try_get::<&str, _>("hash")?,
+        StoredHash::Hex(row.try_get("prev_hash")?),
+        StoredHash::Hex(row.try_get("hash")?),
     )
 }
 

@@ -167,6 +167,29 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 /// Builds an event from a row's columns, refusing rows whose hashes are not hex.
+/// A hash column as a store keeps it: 64 hex digits (PostgreSQL) or 32 bytes (SQLite).
+pub(crate) enum StoredHash<'a> {
+    Hex(&'a str),
+    Raw(&'a [u8]),
+}
+
+impl StoredHash<'_> {
+    fn digest(&self) -> Option<Digest> {
+        match self {
+            StoredHash::Hex(h) => Digest::from_hex(h),
+            StoredHash::Raw(b) => <[u8; 32]>::try_from(*b).ok().map(Digest),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            StoredHash::Hex(h) => format!("\"{h}\" is not 64 hex digits"),
+            StoredHash::Raw(b) => format!("has {} bytes, not 32", b.len()),
+        }
+    }
+}
+
+/// Builds an event from a row's columns.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn row_event(
     stream: String,
@@ -175,19 +198,18 @@ pub(crate) fn row_event(
     kind: String,
     request_id: Option<String>,
     payload: String,
-    prev_hash: &str,
-    hash: &str,
+    prev_hash: StoredHash<'_>,
+    hash: StoredHash<'_>,
 ) -> Result<Event, StoreError> {
-    let parse = |h: &str| {
-        Digest::from_hex(h).ok_or_else(|| {
-            StoreError::Corrupt(format!("{stream}#{seq}: hash \"{h}\" is not 64 hex digits"))
-        })
+    let parse = |h: &StoredHash<'_>| {
+        h.digest()
+            .ok_or_else(|| StoreError::Corrupt(format!("{stream}#{seq}: hash {}", h.describe())))
     };
     Ok(Event {
         seq: u64::try_from(seq)
             .map_err(|_| StoreError::Corrupt(format!("{stream}: negative seq {seq}")))?,
-        prev_hash: parse(prev_hash)?,
-        hash: parse(hash)?,
+        prev_hash: parse(&prev_hash)?,
+        hash: parse(&hash)?,
         stream,
         ts_ms,
         kind,

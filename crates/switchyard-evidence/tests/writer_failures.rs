@@ -35,7 +35,7 @@ fn big(i: usize) -> Draft {
     Draft::new(
         EventKind::Outcome,
         Some(&format!("req_{i}")),
-        json!({"i": i, "filler": "x".repeat(8_000)}),
+        json!({"i": i, "filler": "x".repeat(64_000)}),
     )
 }
 
