@@ -45,9 +45,12 @@ pub fn upstream_request(
     req: &ChatRequest,
     stream: bool,
 ) -> wire::ChatCompletionRequest {
-    let mut req = req.clone();
-    req.stream = stream;
-    let mut body = wire::request_from_canonical(&req, call.model);
+    let mut body = wire::request_from_canonical(req, call.model);
+    // Whether to stream is the call's to say, whatever the canonical request asked.
+    body.stream = stream.then_some(true);
+    body.stream_options = stream.then_some(wire::StreamOptions {
+        include_usage: Some(true),
+    });
     let quirks = &call.endpoint.quirks;
     if quirks.legacy_max_tokens {
         body.max_tokens = body.max_completion_tokens.take();
