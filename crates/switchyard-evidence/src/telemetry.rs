@@ -3,11 +3,12 @@
 //! in Prometheus text format for `GET /metrics`. Labels never hold request content.
 
 use crate::writer::LogStats;
-use metrics::{Label, SharedString};
+use metrics::{Counter, Histogram, Label, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::Duration;
 use switchyard_protocol::Usage;
 
@@ -152,55 +153,207 @@ pub struct Observation<'a> {
 
 /// Records a finished request.
 pub fn observe(o: &Observation<'_>) {
-    // Each label value is allocated once and shared by every series this request touches.
-    let value = |v: &str| SharedString::from_shared(Arc::<str>::from(v));
-    let base = [
-        Label::new(names::OPERATION, value(o.operation)),
-        Label::new(names::PROVIDER, value(o.provider.unwrap_or("none"))),
-        Label::new(names::REQUEST_MODEL, value(o.request_model)),
-        Label::new(names::ROUTE_CLASS, value(o.route_class)),
-    ];
-    let tenant = Label::new(names::TENANT, value(o.tenant));
-    let with = |extra: &[&Label]| -> Vec<Label> {
-        base.iter().chain(extra.iter().copied()).cloned().collect()
-    };
-    let error = Label::new(names::ERROR_TYPE, value(o.error_type.unwrap_or("")));
-    metrics::histogram!(sanitize(names::OPERATION_DURATION), with(&[&error]))
-        .record(o.duration.as_secs_f64());
-    let status = Label::new(names::STATUS, value(&o.status.to_string()));
-    metrics::counter!(sanitize(names::REQUESTS), with(&[&status, &tenant])).increment(1);
+    let series = series_for(o);
+    series.duration.record(o.duration.as_secs_f64());
+    series.requests.increment(1);
     if let Some(ttft) = o.ttft {
-        metrics::histogram!(sanitize(names::TIME_TO_FIRST_TOKEN), with(&[]))
+        series
+            .ttft
+            .get_or_init(|| {
+                metrics::histogram!(
+                    sanitize(names::TIME_TO_FIRST_TOKEN),
+                    Labels::of(o).with(&[])
+                )
+            })
             .record(ttft.as_secs_f64());
     }
     if let Some(u) = &o.usage {
-        let model = Label::new(
-            names::RESPONSE_MODEL,
-            value(o.response_model.unwrap_or("none")),
-        );
-        for (kind, n) in [("input", u.input_tokens), ("output", u.output_tokens)] {
-            let kind = Label::new(names::TOKEN_TYPE, SharedString::const_str(kind));
-            metrics::histogram!(sanitize(names::TOKEN_USAGE), with(&[&kind, &model]))
-                .record(n as f64);
-        }
+        series
+            .tokens
+            .get_or_init(|| {
+                let labels = Labels::of(o);
+                let model = Label::new(
+                    names::RESPONSE_MODEL,
+                    value(o.response_model.unwrap_or("none")),
+                );
+                ["input", "output"].map(|kind| {
+                    let kind = Label::new(names::TOKEN_TYPE, SharedString::const_str(kind));
+                    metrics::histogram!(sanitize(names::TOKEN_USAGE), labels.with(&[&kind, &model]))
+                })
+            })
+            .iter()
+            .zip([u.input_tokens, u.output_tokens])
+            .for_each(|(h, n)| h.record(n as f64));
     }
     let retries = o.attempts.saturating_sub(1) as u64;
-    metrics::counter!(sanitize(names::RETRIES), with(&[])).increment(retries);
-    metrics::counter!(sanitize(names::ATTEMPTS), with(&[])).increment(o.attempts as u64);
+    series.retries.increment(retries);
+    series.attempts.increment(o.attempts as u64);
     // A success as the report counts it: no error status, no upstream error (a stream that
     // broke after its 200), not abandoned.
     if o.status < 400 && !o.abandoned && o.error_type.is_none() {
-        metrics::counter!(sanitize(names::COMPLETIONS), with(&[])).increment(1);
-        metrics::counter!(sanitize(names::RETRIES_ON_SUCCESS), with(&[])).increment(retries);
+        let [completions, retries_on_success] = series.successes.get_or_init(|| {
+            let labels = Labels::of(o).with(&[]);
+            [
+                metrics::counter!(sanitize(names::COMPLETIONS), labels.clone()),
+                metrics::counter!(sanitize(names::RETRIES_ON_SUCCESS), labels),
+            ]
+        });
+        completions.increment(1);
+        retries_on_success.increment(retries);
     }
     if o.abandoned {
-        metrics::counter!(sanitize(names::ABANDONED), with(&[])).increment(1);
+        series
+            .abandoned
+            .get_or_init(|| metrics::counter!(sanitize(names::ABANDONED), Labels::of(o).with(&[])))
+            .increment(1);
     }
     if let Some(cost) = o.cost_usd {
-        let key = Label::new(names::KEY, value(o.key));
-        metrics::counter!(sanitize(names::COST_MICROUSD), with(&[&tenant, &key]))
+        series
+            .cost
+            .get_or_init(|| {
+                let labels = Labels::of(o);
+                let key = Label::new(names::KEY, value(o.key));
+                metrics::counter!(
+                    sanitize(names::COST_MICROUSD),
+                    labels.with(&[&labels.tenant, &key])
+                )
+            })
             .increment((cost * 1e6).round() as u64);
     }
+}
+
+/// A label value, allocated once and shared by every series that carries it.
+fn value(v: &str) -> SharedString {
+    SharedString::from_shared(Arc::<str>::from(v))
+}
+
+/// The labels a request's series are built from.
+struct Labels {
+    base: [Label; 4],
+    tenant: Label,
+}
+
+impl Labels {
+    fn of(o: &Observation<'_>) -> Self {
+        Self {
+            base: [
+                Label::new(names::OPERATION, value(o.operation)),
+                Label::new(names::PROVIDER, value(o.provider.unwrap_or("none"))),
+                Label::new(names::REQUEST_MODEL, value(o.request_model)),
+                Label::new(names::ROUTE_CLASS, value(o.route_class)),
+            ],
+            tenant: Label::new(names::TENANT, value(o.tenant)),
+        }
+    }
+
+    fn with(&self, extra: &[&Label]) -> Vec<Label> {
+        self.base
+            .iter()
+            .chain(extra.iter().copied())
+            .cloned()
+            .collect()
+    }
+}
+
+/// The metric handles of one set of label values. Resolving a handle through the recorder
+/// means building every label, hashing the set and searching the registry, for each of the
+/// ten or so series a request touches; a request whose labels were seen before finds them all
+/// here instead. Series a request does not always touch are registered on first use, so
+/// `/metrics` shows the same series as without the cache.
+struct Series {
+    duration: Histogram,
+    requests: Counter,
+    retries: Counter,
+    attempts: Counter,
+    ttft: OnceLock<Histogram>,
+    tokens: OnceLock<[Histogram; 2]>,
+    successes: OnceLock<[Counter; 2]>,
+    abandoned: OnceLock<Counter>,
+    cost: OnceLock<Counter>,
+}
+
+impl Series {
+    fn register(o: &Observation<'_>) -> Self {
+        let labels = Labels::of(o);
+        let error = Label::new(names::ERROR_TYPE, value(o.error_type.unwrap_or("")));
+        let status = Label::new(names::STATUS, value(&o.status.to_string()));
+        Self {
+            duration: metrics::histogram!(
+                sanitize(names::OPERATION_DURATION),
+                labels.with(&[&error])
+            ),
+            requests: metrics::counter!(
+                sanitize(names::REQUESTS),
+                labels.with(&[&status, &labels.tenant])
+            ),
+            retries: metrics::counter!(sanitize(names::RETRIES), labels.with(&[])),
+            attempts: metrics::counter!(sanitize(names::ATTEMPTS), labels.with(&[])),
+            ttft: OnceLock::new(),
+            tokens: OnceLock::new(),
+            successes: OnceLock::new(),
+            abandoned: OnceLock::new(),
+            cost: OnceLock::new(),
+        }
+    }
+}
+
+/// Label sets kept at most; past this (a label fed from outside the config, say), requests
+/// resolve their handles through the recorder each time, as they would with no cache.
+const MAX_CACHED_SERIES: usize = 4096;
+
+/// Every label value an observation's series carry, owned, so a later request can be matched.
+type SeriesKey = ([Box<str>; 7], Option<Box<str>>, u16);
+
+/// Cached series by the hash of their label values; a bucket holds the sets that collide.
+type SeriesCache = HashMap<u64, Vec<(SeriesKey, Arc<Series>)>>;
+
+fn key_fields<'a>(o: &'a Observation<'a>) -> [&'a str; 7] {
+    [
+        o.operation,
+        o.provider.unwrap_or("none"),
+        o.request_model,
+        o.route_class,
+        o.tenant,
+        o.key,
+        o.response_model.unwrap_or("none"),
+    ]
+}
+
+fn series_for(o: &Observation<'_>) -> Arc<Series> {
+    // Handles taken before the recorder is installed are no-ops and would stay so.
+    if !matches!(HANDLE.get(), Some(Ok(_))) {
+        return Arc::new(Series::register(o));
+    }
+    static CACHE: LazyLock<RwLock<SeriesCache>> = LazyLock::new(Default::default);
+    let fields = key_fields(o);
+    let hash = {
+        let mut h = std::hash::DefaultHasher::new();
+        (fields, o.error_type, o.status).hash(&mut h);
+        h.finish()
+    };
+    let matches = |(k, _): &&(SeriesKey, Arc<Series>)| {
+        k.0.iter().map(|v| &**v).eq(fields) && k.1.as_deref() == o.error_type && k.2 == o.status
+    };
+    if let Ok(cache) = CACHE.read()
+        && let Some((_, series)) = cache.get(&hash).and_then(|b| b.iter().find(matches))
+    {
+        return Arc::clone(series);
+    }
+    let Ok(mut cache) = CACHE.write() else {
+        return Arc::new(Series::register(o));
+    };
+    if let Some((_, series)) = cache.get(&hash).and_then(|b| b.iter().find(matches)) {
+        return Arc::clone(series);
+    }
+    let series = Arc::new(Series::register(o));
+    if cache.values().map(Vec::len).sum::<usize>() < MAX_CACHED_SERIES {
+        let key = (fields.map(Box::from), o.error_type.map(Box::from), o.status);
+        cache
+            .entry(hash)
+            .or_default()
+            .push((key, Arc::clone(&series)));
+    }
+    series
 }
 
 /// Publishes the event writer's counters (called when metrics are rendered).
