@@ -37,9 +37,7 @@ fn request(
         call.model,
         quirks.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
     );
-    let mut builder = call
-        .http
-        .post(format!("{}/messages", call.endpoint.base_url))
+    let mut builder = http::post(call, "messages")
         .header(
             "anthropic-version",
             quirks

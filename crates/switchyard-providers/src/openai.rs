@@ -16,15 +16,14 @@ use switchyard_protocol::{
 /// The OpenAI-compatible adapter.
 pub struct OpenAi;
 
-/// The URL of an operation (`chat/completions`, `embeddings`) for this endpoint and model.
-fn url(call: Call<'_>, operation: &str) -> String {
-    let base = &call.endpoint.base_url;
+/// A POST to an operation (`chat/completions`, `embeddings`) of this endpoint and model.
+fn post(call: Call<'_>, operation: &'static str) -> reqwest::RequestBuilder {
     match &call.endpoint.quirks.azure_api_version {
-        Some(version) => format!(
-            "{base}/openai/deployments/{}/{operation}?api-version={version}",
-            call.model
-        ),
-        None => format!("{base}/{operation}"),
+        Some(version) => call.http.post(format!(
+            "{}/openai/deployments/{}/{operation}?api-version={version}",
+            call.endpoint.base_url, call.model
+        )),
+        None => http::post(call, operation),
     }
 }
 
@@ -65,10 +64,7 @@ pub fn upstream_request(
 impl Provider for OpenAi {
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let body = upstream_request(call, req, false);
-        let builder = authorize(
-            call,
-            call.http.post(url(call, "chat/completions")).json(&body),
-        );
+        let builder = authorize(call, post(call, "chat/completions").json(&body));
         let resp = http::send(call, builder).await?;
         let completion: ChatCompletion = http::read_json(call, resp).await?;
         if completion.choices.is_empty() {
@@ -85,10 +81,7 @@ impl Provider for OpenAi {
         req: &ChatRequest,
     ) -> Result<EventStream, ProviderError> {
         let body = upstream_request(call, req, true);
-        let builder = authorize(
-            call,
-            call.http.post(url(call, "chat/completions")).json(&body),
-        );
+        let builder = authorize(call, post(call, "chat/completions").json(&body));
         let resp = http::send(call, builder).await?;
         Ok(decode_sse(resp))
     }
@@ -105,7 +98,7 @@ impl Provider for OpenAi {
             dimensions: req.dimensions,
             user: req.user.clone(),
         };
-        let builder = authorize(call, call.http.post(url(call, "embeddings")).json(&body));
+        let builder = authorize(call, post(call, "embeddings").json(&body));
         let resp = http::send(call, builder).await?;
         let parsed: EmbeddingResponse = http::read_json(call, resp).await?;
         embeddings_to_canonical(parsed, req.input.len())
