@@ -28,6 +28,7 @@ tokens_per_sec = 0.2
 
 GATEWAY_CONFIG = """\
 listen = "127.0.0.1:{port}"
+store  = "sqlite://{store}"
 
 [providers.bench]
 family   = "openai"
@@ -107,6 +108,11 @@ class Servers:
         self.ports: dict[str, int] = {}
         self.script = out / "mock.toml"
         self.script.write_text(MOCK_SCRIPT)
+        # The gateway's event store, emptied for each run so no figure depends on what earlier
+        # runs left (a store under 512 MiB is read whole at open, for its integrity check).
+        self.store = (out / "switchyard.db").resolve()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.store}{suffix}").unlink(missing_ok=True)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}{PATH}"
@@ -131,7 +137,8 @@ class Servers:
     def start_gateway(self) -> None:
         port = free_port()
         config = self.out / "switchyard.toml"
-        config.write_text(GATEWAY_CONFIG.format(port=port, mock_port=self.ports["mock"]))
+        config.write_text(GATEWAY_CONFIG.format(port=port, mock_port=self.ports["mock"],
+                                                store=self.store))
         proc = self.fleet.start("gateway", [self.switchyard, "serve", "--config", str(config)],
                                 env={"RUST_LOG": "info"})
         wait_listening(port, proc)

@@ -53,6 +53,9 @@ pub struct SqliteStore {
     max_pages: AtomicU32,
 }
 
+/// Each connection's page cache (KiB); see `open`.
+const CACHE_KIB: u32 = 8192;
+
 /// The largest `max_page_count` SQLite accepts: no cap.
 const NO_PAGE_LIMIT: u32 = 4_294_967_294;
 
@@ -79,7 +82,7 @@ impl SqliteStore {
             // (default 2 MiB) cut the append path's CPU (store_append example). Request ids are
             // time-ordered, so their index takes new keys at its end and needs few cached
             // pages; a larger cache (32 MiB was measured) costs RSS per connection for little.
-            .pragma("cache_size", "-8192")
+            .pragma("cache_size", format!("-{CACHE_KIB}"))
             .pragma("wal_autocheckpoint", "10000");
         let path = options.get_filename().to_owned();
         let on_disk = !url.contains(":memory:") && !options.get_filename().as_os_str().is_empty();
@@ -97,7 +100,7 @@ impl SqliteStore {
             .await
             .map_err(opened)?;
         if on_disk {
-            integrity::quick_check(&pool, &path).await?;
+            integrity::quick_check(&pool, &path, CACHE_KIB).await?;
         }
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
@@ -458,5 +461,38 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The open-time integrity check reads every page through a small cache and gives the
+    /// connection its own cache back, so the pool serves with the configured size.
+    #[tokio::test]
+    async fn the_integrity_check_leaves_the_configured_page_cache() {
+        let dir = std::env::temp_dir().join(format!(
+            "switchyard-cache-{}-{}",
+            std::process::id(),
+            crate::event::now_ms()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("events.db").display());
+        SqliteStore::open(&url).await.unwrap().close().await;
+        let store = SqliteStore::open(&url).await.unwrap();
+        let mut conns = Vec::new();
+        for _ in 0..2 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(size, -i64::from(CACHE_KIB));
+            conns.push(conn);
+        }
+        drop(conns);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
