@@ -89,8 +89,30 @@ pub fn install() -> Result<PrometheusHandle, String> {
                 .map_err(|e| e.to_string())?
                 .install_recorder()
                 .map_err(|e| e.to_string())
+                .and_then(start_upkeep)
         })
         .clone()
+}
+
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The exporter keeps every histogram sample recorded until something folds them into the
+/// buckets: rendering `/metrics` does, and so does this thread, every [`UPKEEP_EVERY`]. With
+/// no scraper, the samples grew without bound (a 10-minute soak at 4,100 req/s: RSS
+/// 37.6 -> 178.4 MB).
+fn start_upkeep(handle: PrometheusHandle) -> Result<PrometheusHandle, String> {
+    let kept = handle.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                kept.run_upkeep();
+            }
+        })
+        .map_err(|e| format!("cannot start the metrics upkeep thread: {e}"))?;
+    Ok(handle)
 }
 
 /// The Prometheus spelling of a dotted name, spelled once per metric name for the process:
