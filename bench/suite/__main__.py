@@ -32,7 +32,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=1,
                    help="alternate the targets this many times; the median run is kept")
     p.add_argument("--soak-seconds", type=float, help="length of the soak (default 600)")
-    p.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,2")
+    p.add_argument("--only", default="1,2,3,4,5,6", help="scenarios to run, e.g. 1,2")
     p.add_argument("--peers", action="store_true",
                    help="also (7): scenario 1 through LiteLLM's proxy and Portkey's gateway, "
                         "installed on first use into bench/out/peers")
@@ -100,6 +100,8 @@ def main(argv) -> int:
             results["idle_streams"] = scenarios.idle_streams(servers, loads, bodies, cfg)
         if "5" in cfg.only:
             results["soak"] = scenarios.soak(servers, loads, bodies, cfg)
+        if "6" in cfg.only:
+            results["components"] = scenarios.evidence_and_classification(fleet, bins, cfg)
         if "7" in cfg.only:
             peers.start_all(servers.ports["mock"], bodies["nonstream"])
             results["peers"] = scenarios.peer_comparison(servers, peers, loads, bodies, cfg)

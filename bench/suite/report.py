@@ -1,7 +1,7 @@
 """The table the suite prints and the verdict on each issue-5 target. Ratios are to the floor
 proxy measured in the same run; "added" figures are over the mock upstream alone."""
 
-NA = "n/a (not built yet)"
+NA = "n/a (its scenario was not run)"
 
 
 def _ms(us):
@@ -98,6 +98,17 @@ def rows(results: dict) -> list[tuple]:
         out.append(("", "errors / requests", "-", "-", f"{s5['errors']} / {s5['requests']}", ""))
         out.append(("", "rate achieved / missed", "-", "-",
                     f"{s5['achieved_rps']:.0f}/s / {s5['missed']}", ""))
+    s6 = results.get("components", {})
+    if "writer" in s6:
+        w = s6["writer"]
+        out.append(("(6) evidence writer, SQLite", "events/s (200k, chained)", "-", "-",
+                    f"{w['events_per_s']}", ""))
+        out.append(("", "chain after", "-", "-", w["chain"], ""))
+    label = "(6) classification, 32 KB"
+    for name, r in s6.get("classification", {}).items():
+        out.append((label, f"MB/s, {name} ({r['findings']} findings)", "-", "-",
+                    f"{r['mb_per_s']}", ""))
+        label = ""
     out.append(("(6) micro-benchmarks", "bench/run --micro", "", "", "", ""))
     ran = "peers" in results
     out.append(("(7) peers (LiteLLM, Portkey)", "table below" if ran else "bench/run --peers",
@@ -155,7 +166,7 @@ def peers_table(s7: dict) -> str:
 
 
 def targets(results: dict) -> list[dict]:
-    """Each issue-5 target: met, not met, or not measurable yet, with the figure behind it."""
+    """Each issue-5 target: met, not met, inconclusive or not run, with the figure behind it."""
     out = []
 
     def verdict(name, ok, figure):
@@ -174,7 +185,7 @@ def targets(results: dict) -> list[dict]:
                 f"{x:.2f}x (minimal path {_ratio(r['minimal']['rps'], r['floor']['rps']):.2f}x)")
     else:
         out.append({"target": "plain c=32, full policy and evidence path: >= 0.5x floor req/s",
-                    "status": "not measurable yet", "figure": NA})
+                    "status": "not run", "figure": NA})
     if "c1" in s1:
         m, f, g = (s1["c1"][t]["latency_us"] for t in ("mock", "floor", "gateway"))
         fa, ga = f["p50"] - m["p50"], g["p50"] - m["p50"]
@@ -214,9 +225,25 @@ def targets(results: dict) -> list[dict]:
         verdict("soak: <= 10% RSS growth", s5["growth"] <= 0.10,
                 f"{s5['growth'] * 100:+.1f}% over {s5['seconds']:.0f} s, {s5['errors']} errors, "
                 f"{s5['missed']} slots missed")
-    for name in ("evidence writer: >= 50,000 events/s on SQLite",
-                 "classification: >= 200 MB/s on one core"):
-        out.append({"target": name, "status": "not measurable yet", "figure": NA})
+    s6 = results.get("components", {})
+    name = "evidence writer: >= 50,000 events/s on SQLite"
+    if "writer" in s6:
+        w = s6["writer"]
+        verdict(name, w["events_per_s"] >= 50_000 and w["chain"] == "intact",
+                f"{w['events_per_s']} events/s, chain {w['chain']}")
+    else:
+        out.append({"target": name, "status": "not run", "figure": NA})
+    name = "classification: >= 200 MB/s on one core"
+    rates = s6.get("classification", {})
+    # Judged on prompts as they come (clean, or a few findings); a prompt that is PII every
+    # ~34 bytes is reported beside it.
+    judged = {k: r for k, r in rates.items() if k != "pii"}
+    if judged:
+        slowest = min(r["mb_per_s"] for r in judged.values())
+        figure = ", ".join(f"{k} {r['mb_per_s']} MB/s" for k, r in rates.items())
+        verdict(name, slowest >= 200, figure)
+    else:
+        out.append({"target": name, "status": "not run", "figure": NA})
     out.extend(peer_targets(results.get("peers")))
     return out
 

@@ -248,3 +248,29 @@ def peer_comparison(servers, peers, loads, bodies, cfg) -> dict:
 
 def median(xs):
     return statistics.median(xs) if xs else 0
+
+
+def evidence_and_classification(fleet, bins, cfg) -> dict:
+    """(6) The two targets that are rates of one component, measured by their release examples:
+    the evidence writer's sustained rate into a fresh SQLite file (200,000 events, chain
+    verified after), and classification on a 32 KB prompt, one core."""
+    import re
+    examples = bins / "examples"
+    out = {}
+    text = fleet.run("writer", [str(examples / "writer_throughput"), "200000"], timeout=300)
+    m = re.search(r"= (\d+) events/s; chain (\w+)", text)
+    if m:
+        out["writer"] = {"events_per_s": int(m.group(1)), "chain": m.group(2), "raw": text.strip()}
+        cfg.log(f"(6) evidence writer: {m.group(1)} events/s, chain {m.group(2)}")
+    text = fleet.run("classify", [str(examples / "throughput")], timeout=300)
+    rates = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\w ]+): (\d+) bytes, (\d+) findings; classify (\d+) MB/s", line)
+        if m:
+            rates[m.group(1)] = {"bytes": int(m.group(2)), "findings": int(m.group(3)),
+                                 "mb_per_s": int(m.group(4))}
+    if rates:
+        out["classification"] = rates
+        cfg.log("(6) classification: " + ", ".join(
+            f"{name} {r['mb_per_s']} MB/s" for name, r in rates.items()))
+    return out
