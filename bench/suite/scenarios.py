@@ -2,6 +2,7 @@
 gateway in the same run. Each returns plain data; `report` turns it into the table."""
 
 import json
+import re
 import resource
 import statistics
 import threading
@@ -254,7 +255,6 @@ def evidence_and_classification(fleet, bins, cfg) -> dict:
     """(6) The two targets that are rates of one component, measured by their release examples:
     the evidence writer's sustained rate into a fresh SQLite file (200,000 events, chain
     verified after), and classification on a 32 KB prompt, one core."""
-    import re
     examples = bins / "examples"
     out = {}
     text = fleet.run("writer", [str(examples / "writer_throughput"), "200000"], timeout=300)

@@ -368,7 +368,9 @@ fn series_for(o: &Observation<'_>) -> Arc<Series> {
         return Arc::clone(series);
     }
     let series = Arc::new(Series::register(o));
-    if cache.values().map(Vec::len).sum::<usize>() < MAX_CACHED_SERIES {
+    // Buckets, not sets: O(1) where a sum over buckets would cost a pass per miss once full;
+    // with a 64-bit hash the two differ only by collisions.
+    if cache.len() < MAX_CACHED_SERIES {
         let key = (fields.map(Box::from), o.error_type.map(Box::from), o.status);
         cache
             .entry(hash)
