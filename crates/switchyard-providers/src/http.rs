@@ -3,12 +3,12 @@
 
 use crate::{Call, EventStream};
 use bytes::Bytes;
-use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 use std::time::Duration;
+use switchyard_protocol::sse::{self, Event};
 use switchyard_protocol::{ErrorKind, ProviderError, StreamEvent};
 
 /// Upstream bodies larger than this are refused as malformed rather than buffered.
@@ -220,21 +220,37 @@ pub fn body_bytes(
         .map(|chunk| chunk.map_err(|e| transport_error(e, Duration::ZERO)))
 }
 
-/// SSE events from any stream of byte chunks, however the chunks split the events.
+/// SSE events from any stream of byte chunks, however the chunks split the events. An event
+/// that grows past [`MAX_UPSTREAM_BODY`] ends the stream as malformed instead of being buffered.
 pub fn sse_events<S>(bytes: S) -> impl Stream<Item = Result<Event, ProviderError>> + Send
 where
     S: Stream<Item = Result<Bytes, ProviderError>> + Send,
 {
-    bytes.eventsource().map(|item| {
-        item.map_err(|e| match e {
-            eventsource_stream::EventStreamError::Utf8(_) => {
-                ProviderError::malformed("upstream stream is not valid UTF-8")
+    let state = (Box::pin(bytes), sse::Decoder::default(), false);
+    futures::stream::unfold(state, |(mut bytes, mut decoder, failed)| async move {
+        if failed {
+            return None;
+        }
+        loop {
+            match decoder.next_event() {
+                Ok(Some(event)) => return Some((Ok(event), (bytes, decoder, false))),
+                Ok(None) => {}
+                Err(sse::NotUtf8) => {
+                    let error = ProviderError::malformed("upstream stream is not valid UTF-8");
+                    return Some((Err(error), (bytes, decoder, true)));
+                }
             }
-            eventsource_stream::EventStreamError::Parser(p) => {
-                ProviderError::malformed(format!("upstream stream is not valid SSE: {p}"))
+            if decoder.buffered() > MAX_UPSTREAM_BODY {
+                let error = ProviderError::malformed(format!(
+                    "upstream stream event is larger than {MAX_UPSTREAM_BODY} bytes"
+                ));
+                return Some((Err(error), (bytes, decoder, true)));
             }
-            eventsource_stream::EventStreamError::Transport(t) => t,
-        })
+            match bytes.next().await? {
+                Ok(chunk) => decoder.push(&chunk),
+                Err(e) => return Some((Err(e), (bytes, decoder, true))),
+            }
+        }
     })
 }
 

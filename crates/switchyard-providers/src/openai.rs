@@ -124,13 +124,22 @@ where
         if data.is_empty() {
             return Ok(Decoded::more(Vec::new()));
         }
-        if let Ok(err) = serde_json::from_str::<switchyard_protocol::error::OpenAiErrorBody>(data) {
-            return Err(ProviderError::new(
-                switchyard_protocol::ErrorKind::Upstream5xx,
-                format!("upstream stream reported an error: {}", err.error.message),
-            ));
-        }
-        let chunk: ChatCompletionChunk = http::parse_json(data.as_bytes())?;
+        // A chunk is the common case; only data that is not one is read as an error body.
+        let chunk: ChatCompletionChunk = match http::parse_json(data.as_bytes()) {
+            Ok(chunk) => chunk,
+            Err(malformed) => {
+                return Err(
+                    match serde_json::from_str::<switchyard_protocol::error::OpenAiErrorBody>(data)
+                    {
+                        Ok(err) => ProviderError::new(
+                            switchyard_protocol::ErrorKind::Upstream5xx,
+                            format!("upstream stream reported an error: {}", err.error.message),
+                        ),
+                        Err(_) => malformed,
+                    },
+                );
+            }
+        };
         Ok(Decoded::more(decoder.decode(chunk)))
     })
     .boxed()

@@ -91,3 +91,31 @@ proptest! {
         let _ = decode(vec![Ok(Bytes::from(bytes))]);
     }
 }
+
+#[test]
+fn an_error_body_mid_stream_is_an_upstream_failure() {
+    let (body, events) = body_and_events(6, 7);
+    let text = String::from_utf8(body).unwrap();
+    // Keep the first two frames, then the upstream reports an error instead of going on.
+    let head: String = text.split_inclusive("\n\n").take(2).collect();
+    let error =
+        r#"{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}"#;
+    let cut = format!("{head}{}", sse::frame(None, error));
+    let (decoded, failure) = decode(split(cut.as_bytes(), &[17, 90]));
+    let failure = failure.expect("the stream must fail");
+    assert_eq!(failure.kind, switchyard_protocol::ErrorKind::Upstream5xx);
+    assert!(
+        failure.message.contains("overloaded"),
+        "{}",
+        failure.message
+    );
+    assert!(!decoded.is_empty() && decoded.len() < events.len());
+
+    // Data that is neither a chunk nor an error body is malformed, and so are bytes that are
+    // not UTF-8.
+    for bad in [&b"data: {\"id\":1}\n\n"[..], &b"data: \xFF\xFE\n\n"[..]] {
+        let (_, failure) = decode(vec![Ok(Bytes::from_static(bad))]);
+        let kind = failure.expect("must fail").kind;
+        assert_eq!(kind, switchyard_protocol::ErrorKind::MalformedReply);
+    }
+}

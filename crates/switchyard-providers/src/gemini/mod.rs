@@ -102,7 +102,7 @@ async fn send(
 /// Decodes a streamed answer; `candidates` is how many choices must finish.
 pub fn decode_sse(resp: reqwest::Response, model: &str, candidates: u32) -> EventStream {
     enum Item {
-        Event(eventsource_stream::Event),
+        Event(switchyard_protocol::sse::Event),
         End,
     }
     let mut decoder = StreamDecoder::new(model, candidates, crate::unix_now());
