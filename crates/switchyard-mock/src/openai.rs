@@ -153,15 +153,16 @@ pub(crate) async fn answer_chat(
     for event in synth::stream_events(&resp, scenario.chunks) {
         let content =
             event.is_content() || matches!(event, switchyard_protocol::StreamEvent::Text { .. });
-        for chunk in encoder.encode(&event, req.n) {
-            let data = serde_json::to_string(&chunk).unwrap_or_default();
-            let bytes = sse::frame(None, &data);
-            frames.push(if content {
-                Frame::content(bytes)
-            } else {
-                Frame::meta(bytes)
-            });
+        let mut bytes = Vec::new();
+        encoder.write(&event, req.n, &mut bytes);
+        if bytes.is_empty() {
+            continue;
         }
+        frames.push(if content {
+            Frame::content(bytes)
+        } else {
+            Frame::meta(bytes)
+        });
     }
     frames.push(Frame::meta(sse::DONE));
     reply::stream(frames, &scenario, "text/event-stream")

@@ -102,7 +102,7 @@ impl Decoder {
                 }
             }
             let rest = &self.buf[self.pos..];
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
                 return Ok(None);
             };
             let ending = rest[end];
@@ -136,7 +136,7 @@ impl Decoder {
         if line[0] == b':' {
             return Ok(None);
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))

@@ -74,7 +74,7 @@ impl Provider for Anthropic {
             if event.data.trim().is_empty() {
                 return Ok(Decoded::more(Vec::new()));
             }
-            let parsed: StreamEventWire = http::parse_json(event.data.as_bytes())?;
+            let parsed: StreamEventWire = http::parse_json_text(&event.data)?;
             let done = matches!(parsed, StreamEventWire::MessageStop);
             let mut events = decoder.decode(parsed)?;
             for e in &mut events {

@@ -201,9 +201,17 @@ pub async fn read_json<T: DeserializeOwned>(
 
 /// Parses JSON, reporting where it went wrong without echoing the body.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProviderError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ProviderError::malformed(format!("upstream reply is not the expected JSON: {e}"))
-    })
+    serde_json::from_slice(body).map_err(not_expected_json)
+}
+
+/// Parses JSON text already known to be UTF-8 (an SSE event's data), so its strings are not
+/// validated a second time.
+pub fn parse_json_text<T: DeserializeOwned>(text: &str) -> Result<T, ProviderError> {
+    serde_json::from_str(text).map_err(not_expected_json)
+}
+
+fn not_expected_json(e: serde_json::Error) -> ProviderError {
+    ProviderError::malformed(format!("upstream reply is not the expected JSON: {e}"))
 }
 
 /// The SSE events of a streaming response body. A broken connection ends the stream with a

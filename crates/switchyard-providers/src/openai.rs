@@ -125,7 +125,7 @@ where
             return Ok(Decoded::more(Vec::new()));
         }
         // A chunk is the common case; only data that is not one is read as an error body.
-        let chunk: ChatCompletionChunk = match http::parse_json(data.as_bytes()) {
+        let chunk: ChatCompletionChunk = match http::parse_json_text(data) {
             Ok(chunk) => chunk,
             Err(malformed) => {
                 return Err(

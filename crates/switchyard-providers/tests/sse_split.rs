@@ -27,14 +27,12 @@ fn body_and_events(words: usize, seed: u64) -> (Vec<u8>, Vec<StreamEvent>) {
     );
     let events = synth::stream_events(&resp, None);
     let mut enc = ChunkEncoder::new("m", true);
-    let mut body = String::new();
+    let mut body = Vec::new();
     for e in &events {
-        for chunk in enc.encode(e, 1) {
-            body.push_str(&sse::frame(None, &serde_json::to_string(&chunk).unwrap()));
-        }
+        enc.write(e, 1, &mut body);
     }
-    body.push_str(sse::DONE);
-    (body.into_bytes(), events)
+    body.extend_from_slice(sse::DONE.as_bytes());
+    (body, events)
 }
 
 fn split(body: &[u8], cuts: &[usize]) -> Vec<Result<Bytes, ProviderError>> {

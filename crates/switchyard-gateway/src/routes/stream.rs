@@ -172,9 +172,12 @@ impl Drop for Recorder {
     }
 }
 
-/// Walks `first` then `rest`, turning each event into frames with `encode`, a failure into a
-/// final error frame with `on_error`, and a clean end into `on_end`'s frames; `recorder` learns
-/// how it ended.
+/// The buffer an event's frames are written into starts this large.
+const FRAME_CAPACITY: usize = 512;
+
+/// Walks `first` then `rest`, writing each event's frames with `encode`, a failure as a final
+/// error frame with `on_error`, and a clean end as `on_end`'s frames; `recorder` learns how it
+/// ended.
 fn frames<E, F, G>(
     first: StreamEvent,
     rest: EventStream,
@@ -184,7 +187,7 @@ fn frames<E, F, G>(
     recorder: Recorder,
 ) -> impl Stream<Item = Bytes> + Send
 where
-    E: FnMut(&StreamEvent) -> String + Send + 'static,
+    E: FnMut(&StreamEvent, &mut Vec<u8>) + Send + 'static,
     F: Fn(ApiError) -> String + Send + 'static,
     G: FnOnce() -> String + Send + 'static,
 {
@@ -216,14 +219,17 @@ where
             let text = match w.events.next().await {
                 Some(Ok(event)) => {
                     w.recorder.saw(&event);
-                    (w.encode)(&event)
+                    // One content chunk's frame fits, so serializing it does not regrow.
+                    let mut out = Vec::with_capacity(FRAME_CAPACITY);
+                    (w.encode)(&event, &mut out);
+                    out
                 }
                 Some(Err(e)) => {
                     tracing::warn!(kind = e.kind.as_str(), "stream failed after it started");
                     w.finished = true;
                     w.recorder.finish(Some(&e), false);
                     let provider = w.recorder.provider();
-                    (w.on_error)(upstream_error(&provider, e))
+                    (w.on_error)(upstream_error(&provider, e)).into_bytes()
                 }
                 None => {
                     w.finished = true;
@@ -231,6 +237,7 @@ where
                         Ok(()) => w.on_end.take()?(),
                         Err(e) => (w.on_error)(e),
                     }
+                    .into_bytes()
                 }
             };
             Some((Bytes::from(text), w))
@@ -250,13 +257,7 @@ pub fn openai(
     recorder: Recorder,
 ) -> Response {
     let mut encoder = ChunkEncoder::new(model, include_usage);
-    let encode = move |event: &StreamEvent| {
-        encoder
-            .encode(event, n)
-            .iter()
-            .map(|chunk| sse::frame(None, &serde_json::to_string(chunk).unwrap_or_default()))
-            .collect::<String>()
-    };
+    let encode = move |event: &StreamEvent, out: &mut Vec<u8>| encoder.write(event, n, out);
     let on_error = |e: ApiError| {
         let body = e.openai_body();
         sse::frame(None, &serde_json::to_string(&body).unwrap_or_default())
@@ -285,15 +286,13 @@ pub fn anthropic(
             .collect::<String>()
     };
     let enc = encoder.clone();
-    let encode = move |event: &StreamEvent| {
-        let mut out = match enc.lock() {
-            Ok(mut e) => render(e.encode(event)),
-            Err(_) => String::new(),
-        };
-        if matches!(event, StreamEvent::Start { .. }) {
-            out.push_str(&render(vec![StreamEventWire::Ping]));
+    let encode = move |event: &StreamEvent, out: &mut Vec<u8>| {
+        if let Ok(mut e) = enc.lock() {
+            out.extend_from_slice(render(e.encode(event)).as_bytes());
         }
-        out
+        if matches!(event, StreamEvent::Start { .. }) {
+            out.extend_from_slice(render(vec![StreamEventWire::Ping]).as_bytes());
+        }
     };
     let on_error = |e: ApiError| {
         let body = e.anthropic_body();

@@ -4,13 +4,62 @@
 use super::*;
 use std::collections::BTreeSet;
 
-/// Turns canonical stream events into the chunks an OpenAI client expects.
+/// Turns canonical stream events into the `chat.completion.chunk` SSE frames an OpenAI client
+/// expects, written straight into the caller's buffer: each chunk borrows from the event and
+/// the encoder, so a frame costs one serialization and no copies of its text.
 #[derive(Debug)]
 pub struct ChunkEncoder {
     id: String,
     model: String,
     created: u64,
     include_usage: bool,
+}
+
+/// A `chat.completion.chunk` as sent (the fields and order of [`ChatCompletionChunk`]).
+#[derive(Serialize)]
+struct ChunkOut<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: &'a [ChoiceOut<'a>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Option<UsageWire>>,
+}
+
+#[derive(Serialize)]
+struct ChoiceOut<'a> {
+    index: u32,
+    delta: DeltaOut<'a>,
+    finish_reason: Option<&'static str>,
+    logprobs: Option<()>,
+}
+
+#[derive(Default, Serialize)]
+struct DeltaOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[ToolCallOut<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct ToolCallOut<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionOut<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
 }
 
 impl ChunkEncoder {
@@ -25,123 +74,115 @@ impl ChunkEncoder {
         }
     }
 
-    fn chunk(
-        &self,
-        choices: Vec<ChunkChoice>,
-        usage: Option<Option<UsageWire>>,
-    ) -> ChatCompletionChunk {
-        ChatCompletionChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
+    /// Appends one `data:` frame holding a chunk with `choices` (and `usage`, or the `null`
+    /// every chunk carries when usage was asked for).
+    fn frame(&self, choices: &[ChoiceOut<'_>], usage: Option<UsageWire>, out: &mut Vec<u8>) {
+        let chunk = ChunkOut {
+            id: &self.id,
+            object: "chat.completion.chunk",
             created: self.created,
-            model: self.model.clone(),
+            model: &self.model,
             choices,
-            usage: usage.or(self.include_usage.then_some(None)),
+            usage: usage.map(Some).or(self.include_usage.then_some(None)),
+        };
+        let mark = out.len();
+        out.extend_from_slice(b"data: ");
+        // JSON text never holds a raw line break, so the chunk is one `data:` line. Writing
+        // these borrowed structs into a Vec cannot fail; if it ever did, no half frame is left.
+        match serde_json::to_writer(&mut *out, &chunk) {
+            Ok(()) => out.extend_from_slice(b"\n\n"),
+            Err(_) => out.truncate(mark),
         }
     }
 
-    fn delta(index: u32, delta: ChunkDelta, finish_reason: Option<String>) -> Vec<ChunkChoice> {
-        vec![ChunkChoice {
+    fn delta(
+        &self,
+        index: u32,
+        delta: DeltaOut<'_>,
+        finish: Option<&'static str>,
+        out: &mut Vec<u8>,
+    ) {
+        let choice = ChoiceOut {
             index,
             delta,
-            finish_reason,
+            finish_reason: finish,
             logprobs: None,
-        }]
+        };
+        self.frame(std::slice::from_ref(&choice), None, out);
     }
 
-    /// The chunks for one event; `n` is the number of choices (a start opens each of them).
-    pub fn encode(&mut self, event: &StreamEvent, n: u32) -> Vec<ChatCompletionChunk> {
+    /// Appends the SSE frames for one event to `out`; `n` is the number of choices (a start
+    /// opens each of them). Usage is written only when the client asked for it.
+    pub fn write(&mut self, event: &StreamEvent, n: u32, out: &mut Vec<u8>) {
         match event {
             StreamEvent::Start { id, created, .. } => {
                 self.id.clone_from(id);
                 self.created = *created;
-                (0..n.max(1))
-                    .map(|i| {
-                        self.chunk(
-                            Self::delta(
-                                i,
-                                ChunkDelta {
-                                    role: Some("assistant".into()),
-                                    content: Some(String::new()),
-                                    ..ChunkDelta::default()
-                                },
-                                None,
-                            ),
-                            None,
-                        )
-                    })
-                    .collect()
+                for i in 0..n.max(1) {
+                    let opening = DeltaOut {
+                        role: Some("assistant"),
+                        content: Some(""),
+                        ..DeltaOut::default()
+                    };
+                    self.delta(i, opening, None, out);
+                }
             }
-            StreamEvent::Text { choice, text } => vec![self.chunk(
-                Self::delta(
-                    *choice,
-                    ChunkDelta {
-                        content: Some(text.clone()),
-                        ..ChunkDelta::default()
-                    },
-                    None,
-                ),
-                None,
-            )],
+            StreamEvent::Text { choice, text } => {
+                let delta = DeltaOut {
+                    content: Some(text),
+                    ..DeltaOut::default()
+                };
+                self.delta(*choice, delta, None, out);
+            }
             StreamEvent::ToolCallStart {
                 choice,
                 index,
                 id,
                 name,
-            } => vec![self.chunk(
-                Self::delta(
-                    *choice,
-                    ChunkDelta {
-                        tool_calls: Some(vec![ToolCallChunk {
-                            index: *index,
-                            id: Some(id.clone()),
-                            kind: Some("function".into()),
-                            function: Some(FunctionCallChunk {
-                                name: Some(name.clone()),
-                                arguments: Some(String::new()),
-                            }),
-                        }]),
-                        ..ChunkDelta::default()
+            } => {
+                let call = ToolCallOut {
+                    index: *index,
+                    id: Some(id),
+                    kind: Some("function"),
+                    function: FunctionOut {
+                        name: Some(name),
+                        arguments: "",
                     },
-                    None,
-                ),
-                None,
-            )],
+                };
+                let delta = DeltaOut {
+                    tool_calls: Some([call]),
+                    ..DeltaOut::default()
+                };
+                self.delta(*choice, delta, None, out);
+            }
             StreamEvent::ToolCallArguments {
                 choice,
                 index,
                 arguments,
-            } => vec![self.chunk(
-                Self::delta(
-                    *choice,
-                    ChunkDelta {
-                        tool_calls: Some(vec![ToolCallChunk {
-                            index: *index,
-                            id: None,
-                            kind: None,
-                            function: Some(FunctionCallChunk {
-                                name: None,
-                                arguments: Some(arguments.clone()),
-                            }),
-                        }]),
-                        ..ChunkDelta::default()
+            } => {
+                let call = ToolCallOut {
+                    index: *index,
+                    id: None,
+                    kind: None,
+                    function: FunctionOut {
+                        name: None,
+                        arguments,
                     },
-                    None,
-                ),
-                None,
-            )],
-            StreamEvent::Finish { choice, reason } => vec![self.chunk(
-                Self::delta(
-                    *choice,
-                    ChunkDelta::default(),
-                    Some(finish_reason_str(*reason).into()),
-                ),
-                None,
-            )],
-            StreamEvent::Usage(usage) if self.include_usage => {
-                vec![self.chunk(Vec::new(), Some(Some(usage_to_wire(usage))))]
+                };
+                let delta = DeltaOut {
+                    tool_calls: Some([call]),
+                    ..DeltaOut::default()
+                };
+                self.delta(*choice, delta, None, out);
             }
-            StreamEvent::Usage(_) => Vec::new(),
+            StreamEvent::Finish { choice, reason } => {
+                let reason = finish_reason_str(*reason);
+                self.delta(*choice, DeltaOut::default(), Some(reason), out);
+            }
+            StreamEvent::Usage(usage) if self.include_usage => {
+                self.frame(&[], Some(usage_to_wire(usage)), out);
+            }
+            StreamEvent::Usage(_) => {}
         }
     }
 }
@@ -246,15 +287,20 @@ mod tests {
             }),
         ];
         let mut enc = ChunkEncoder::new("m", true);
+        let mut body = Vec::new();
+        for e in &events {
+            enc.write(e, 1, &mut body);
+        }
+        let mut frames = crate::sse::Decoder::default();
+        frames.push(&body);
         let mut dec = ChunkDecoder::default();
         let mut back = Vec::new();
-        for e in &events {
-            for chunk in enc.encode(e, 1) {
-                let json = serde_json::to_string(&chunk).unwrap_or_default();
-                let parsed: ChatCompletionChunk =
-                    serde_json::from_str(&json).unwrap_or_else(|_| chunk.clone());
-                back.extend(dec.decode(parsed));
-            }
+        while let Ok(Some(frame)) = frames.next_event() {
+            let chunk: ChatCompletionChunk = match serde_json::from_str(&frame.data) {
+                Ok(chunk) => chunk,
+                Err(e) => panic!("{e}: {}", frame.data),
+            };
+            back.extend(dec.decode(chunk));
         }
         assert_eq!(back, events);
     }

@@ -48,7 +48,7 @@ impl StreamDecoder {
         if let Ok(error) = serde_json::from_str::<ErrorBody>(data) {
             return Err(super::error::in_stream(&error, data.as_bytes()));
         }
-        let chunk: GenerateContentResponse = crate::http::parse_json(data.as_bytes())?;
+        let chunk: GenerateContentResponse = crate::http::parse_json_text(data)?;
         Ok(Decoded::more(self.chunk(chunk, data.as_bytes())?))
     }
 

@@ -78,7 +78,7 @@ impl NativeStreamDecoder {
             self.finish(&mut out);
             return Ok(Decoded::done(out));
         }
-        let value: Value = http::parse_json(data.as_bytes())?;
+        let value: Value = http::parse_json_text(data)?;
         if let Some(message) = stream_error(&value) {
             return Err(ProviderError::new(
                 ErrorKind::Upstream5xx,
