@@ -54,6 +54,9 @@ pub struct Decoder {
     /// Received bytes; `buf[pos..]` is not yet consumed.
     buf: Vec<u8>,
     pos: usize,
+    /// `buf[pos..scanned]` is known to hold no line ending: a long line arriving in many
+    /// pieces is not searched again from its start for each piece.
+    scanned: usize,
     name: String,
     data: String,
     has_data: bool,
@@ -70,6 +73,7 @@ impl Decoder {
     pub fn push(&mut self, bytes: &[u8]) {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
+            self.scanned = self.scanned.saturating_sub(self.pos);
             self.pos = 0;
         }
         self.buf.extend_from_slice(bytes);
@@ -101,12 +105,14 @@ impl Decoder {
                     self.pos += 1;
                 }
             }
-            let rest = &self.buf[self.pos..];
-            let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
+            let from = self.scanned.max(self.pos);
+            let Some(found) = memchr::memchr2(b'\n', b'\r', &self.buf[from..]) else {
+                self.scanned = self.buf.len();
                 return Ok(None);
             };
-            let ending = rest[end];
-            let (line_start, line_end) = (self.pos, self.pos + end);
+            let line_end = from + found;
+            let ending = self.buf[line_end];
+            let line_start = self.pos;
             self.pos = line_end + 1;
             if ending == b'\r' {
                 match self.buf.get(self.pos) {
@@ -217,6 +223,14 @@ data\n\nevent: x\n\ndata: [DONE]\n\n";
             b"data: 3\n\n",
         ];
         assert_eq!(decode_all(&split).unwrap(), want);
+    }
+
+    #[test]
+    fn a_long_line_in_many_pieces_is_one_event() {
+        let text = "x".repeat(50_000);
+        let body = format!("data: {text}\r\n\r\n");
+        let pieces: Vec<&[u8]> = body.as_bytes().chunks(7).collect();
+        assert_eq!(decode_all(&pieces).unwrap(), vec![ev("", &text)]);
     }
 
     #[test]
