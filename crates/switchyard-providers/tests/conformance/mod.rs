@@ -85,7 +85,9 @@ impl Harness {
             http: &self.http,
             endpoint,
             model,
-            timeout: Duration::from_millis(800),
+            // Well under the `slow` fixture's 3 s, well over what a loaded 2-core machine
+            // needs for a loopback answer (800 ms timed out while a release build ran).
+            timeout: Duration::from_millis(2000),
         }
     }
 
