@@ -9,22 +9,20 @@ use std::collections::BTreeSet;
 /// the encoder, so a frame costs one serialization and no copies of its text.
 #[derive(Debug)]
 pub struct ChunkEncoder {
-    id: String,
     model: String,
-    created: u64,
     include_usage: bool,
+    /// `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":`, the
+    /// part every chunk of the stream shares, serialized once when the stream starts.
+    head: Vec<u8>,
 }
 
-/// A `chat.completion.chunk` as sent (the fields and order of [`ChatCompletionChunk`]).
+/// The fields every chunk of a stream shares, in the order of [`ChatCompletionChunk`].
 #[derive(Serialize)]
-struct ChunkOut<'a> {
+struct ChunkHead<'a> {
     id: &'a str,
     object: &'static str,
     created: u64,
     model: &'a str,
-    choices: &'a [ChoiceOut<'a>],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<Option<UsageWire>>,
 }
 
 #[derive(Serialize)]
@@ -66,31 +64,57 @@ impl ChunkEncoder {
     /// `model` is the name the client asked for; `include_usage` mirrors
     /// `stream_options.include_usage`.
     pub fn new(model: &str, include_usage: bool) -> Self {
-        Self {
-            id: String::new(),
+        let mut encoder = Self {
             model: model.to_owned(),
-            created: 0,
             include_usage,
+            head: Vec::new(),
+        };
+        encoder.start("", 0);
+        encoder
+    }
+
+    /// Serializes the shared head of the stream's chunks: an opening brace and the four
+    /// fields, the closing brace dropped so each chunk goes on with its `choices`.
+    fn start(&mut self, id: &str, created: u64) {
+        let head = ChunkHead {
+            id,
+            object: "chat.completion.chunk",
+            created,
+            model: &self.model,
+        };
+        self.head.clear();
+        self.head.extend_from_slice(b"data: ");
+        // Serializing borrowed strings and a number into a Vec cannot fail; if it ever did,
+        // the head would be cut short and every frame refused by the client's JSON parser,
+        // so it falls back to the same fields with an empty id and model.
+        if serde_json::to_writer(&mut self.head, &head).is_err() {
+            self.head.truncate(6);
+            self.head.extend_from_slice(
+                br#"{"id":"","object":"chat.completion.chunk","created":0,"model":""}"#,
+            );
         }
+        self.head.pop();
+        self.head.extend_from_slice(br#","choices":"#);
     }
 
     /// Appends one `data:` frame holding a chunk with `choices` (and `usage`, or the `null`
     /// every chunk carries when usage was asked for).
     fn frame(&self, choices: &[ChoiceOut<'_>], usage: Option<UsageWire>, out: &mut Vec<u8>) {
-        let chunk = ChunkOut {
-            id: &self.id,
-            object: "chat.completion.chunk",
-            created: self.created,
-            model: &self.model,
-            choices,
-            usage: usage.map(Some).or(self.include_usage.then_some(None)),
-        };
         let mark = out.len();
-        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(&self.head);
         // JSON text never holds a raw line break, so the chunk is one `data:` line. Writing
         // these borrowed structs into a Vec cannot fail; if it ever did, no half frame is left.
-        match serde_json::to_writer(&mut *out, &chunk) {
-            Ok(()) => out.extend_from_slice(b"\n\n"),
+        let mut written = serde_json::to_writer(&mut *out, choices);
+        match usage {
+            Some(usage) if written.is_ok() => {
+                out.extend_from_slice(br#","usage":"#);
+                written = serde_json::to_writer(&mut *out, &usage);
+            }
+            None if self.include_usage => out.extend_from_slice(br#","usage":null"#),
+            _ => {}
+        }
+        match written {
+            Ok(()) => out.extend_from_slice(b"}\n\n"),
             Err(_) => out.truncate(mark),
         }
     }
@@ -116,8 +140,7 @@ impl ChunkEncoder {
     pub fn write(&mut self, event: &StreamEvent, n: u32, out: &mut Vec<u8>) {
         match event {
             StreamEvent::Start { id, created, .. } => {
-                self.id.clone_from(id);
-                self.created = *created;
+                self.start(id, *created);
                 for i in 0..n.max(1) {
                     let opening = DeltaOut {
                         role: Some("assistant"),
@@ -303,5 +326,60 @@ mod tests {
             back.extend(dec.decode(chunk));
         }
         assert_eq!(back, events);
+    }
+
+    fn written(enc: &mut ChunkEncoder, event: &StreamEvent) -> String {
+        let mut out = Vec::new();
+        enc.write(event, 1, &mut out);
+        String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn frames_are_whole_chunks_with_the_stream_head_and_usage_as_asked() {
+        let start = StreamEvent::Start {
+            id: "c\"1".into(),
+            model: "upstream-name".into(),
+            created: 7,
+        };
+        let text = StreamEvent::Text {
+            choice: 0,
+            text: "hi".into(),
+        };
+        let usage = StreamEvent::Usage(Usage {
+            input_tokens: 3,
+            output_tokens: 4,
+            ..Usage::default()
+        });
+        let head = r#"data: {"id":"c\"1","object":"chat.completion.chunk","created":7,"model":"as \"asked\"","choices":"#;
+        let mut with_usage = ChunkEncoder::new("as \"asked\"", true);
+        assert_eq!(
+            written(&mut with_usage, &start),
+            format!(
+                "{head}{}\n\n",
+                r#"[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null,"logprobs":null}],"usage":null}"#
+            )
+        );
+        assert_eq!(
+            written(&mut with_usage, &text),
+            format!(
+                "{head}{}\n\n",
+                r#"[{"index":0,"delta":{"content":"hi"},"finish_reason":null,"logprobs":null}],"usage":null}"#
+            )
+        );
+        let last = written(&mut with_usage, &usage);
+        assert!(
+            last.starts_with(&format!(
+                r#"{head}[],"usage":{{"prompt_tokens":3,"completion_tokens":4,"#
+            )),
+            "{last}"
+        );
+        assert!(last.ends_with("}}\n\n"), "{last}");
+        let mut without = ChunkEncoder::new("m", false);
+        written(&mut without, &start);
+        assert_eq!(
+            written(&mut without, &text),
+            r#"data: {"id":"c\"1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null,"logprobs":null}]}"#.to_owned() + "\n\n"
+        );
+        assert_eq!(written(&mut without, &usage), "");
     }
 }
