@@ -175,17 +175,28 @@ fn truncate(s: &str, max: usize) -> String {
 /// Reads a body up to `limit` bytes.
 pub async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Bytes, ProviderError> {
     let mut body = resp.bytes_stream();
+    // A small body usually arrives as one chunk: it is kept as it came, and copied into a
+    // buffer only when a second chunk follows.
+    let mut first: Option<Bytes> = None;
     let mut out = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| transport_error(e, Duration::ZERO))?;
-        if out.len() + chunk.len() > limit {
+        if first.as_ref().map_or(0, Bytes::len) + out.len() + chunk.len() > limit {
             return Err(ProviderError::malformed(format!(
                 "upstream body is larger than {limit} bytes"
             )));
         }
-        out.extend_from_slice(&chunk);
+        match first.take() {
+            None if out.is_empty() => first = Some(chunk),
+            Some(held) => {
+                out.reserve(held.len() + chunk.len());
+                out.extend_from_slice(&held);
+                out.extend_from_slice(&chunk);
+            }
+            None => out.extend_from_slice(&chunk),
+        }
     }
-    Ok(Bytes::from(out))
+    Ok(first.unwrap_or_else(|| Bytes::from(out)))
 }
 
 /// Reads and parses a JSON body within the call's deadline.
@@ -401,6 +412,45 @@ mod tests {
         let bad = endpoint("not a url");
         for _ in 0..2 {
             assert!(url_of(&http, &bad, "chat/completions").starts_with("error: "));
+        }
+    }
+
+    fn response_of(chunks: &[&'static str]) -> reqwest::Response {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::from_static(c.as_bytes())))
+            .collect();
+        let body = reqwest::Body::wrap_stream(futures::stream::iter(pieces));
+        reqwest::Response::from(http::Response::new(body))
+    }
+
+    #[tokio::test]
+    async fn a_body_reads_whole_however_it_is_cut() {
+        for chunks in [
+            vec![],
+            vec![""],
+            vec!["{\"a\":1}"],
+            vec!["", "{\"a\"", ":1}"],
+            vec!["{", "", "\"a\"", ":", "1}", ""],
+        ] {
+            let body = read_limited(response_of(&chunks), 7).await;
+            let expected = chunks.concat();
+            assert_eq!(
+                body.ok().as_deref(),
+                Some(expected.as_bytes()),
+                "{chunks:?}"
+            );
+        }
+        for chunks in [
+            vec!["{\"a\":12}"],
+            vec!["{\"a\"", ":12}"],
+            vec!["{\"a\":1}", " "],
+        ] {
+            let err = read_limited(response_of(&chunks), 7).await.err();
+            assert!(
+                err.is_some_and(|e| e.message.contains("larger than 7 bytes")),
+                "{chunks:?}"
+            );
         }
     }
 }
