@@ -316,26 +316,3 @@ async fn once(
         }
     }
 }
-
-/// Bounds the silence between stream events: a stalled upstream ends the stream with a
-/// `Timeout` error instead of holding the client forever.
-pub fn with_idle_timeout(stream: EventStream, idle: Duration) -> EventStream {
-    futures::stream::unfold((stream, false), move |(mut stream, done)| async move {
-        if done {
-            return None;
-        }
-        match tokio::time::timeout(idle, stream.next()).await {
-            Ok(Some(Ok(event))) => Some((Ok(event), (stream, false))),
-            Ok(Some(Err(e))) => Some((Err(e), (stream, true))),
-            Ok(None) => None,
-            Err(_) => Some((
-                Err(ProviderError::new(
-                    ErrorKind::Timeout,
-                    format!("the upstream stream was silent for {} ms", idle.as_millis()),
-                )),
-                (stream, true),
-            )),
-        }
-    })
-    .boxed()
-}

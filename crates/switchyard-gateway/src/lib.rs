@@ -12,6 +12,7 @@ pub mod error;
 pub mod evidence;
 pub mod execute;
 pub mod health;
+pub mod idle;
 pub mod ids;
 pub mod listen;
 pub mod mock_provider;

@@ -5,6 +5,7 @@
 use crate::canonical::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod convert;
@@ -252,12 +253,18 @@ pub struct CompletionTokensDetails {
     pub reasoning_tokens: Option<u64>,
 }
 
+/// A streamed chunk as read from an upstream. The fields repeated on every chunk borrow from
+/// the event's text (an escaped string is the rare one copied): a stream reads many chunks
+/// and keeps only the first one's id and model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletionChunk {
-    pub id: String,
-    pub object: String,
+pub struct ChatCompletionChunk<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub object: Cow<'a, str>,
     pub created: u64,
-    pub model: String,
+    #[serde(borrow)]
+    pub model: Cow<'a, str>,
     pub choices: Vec<ChunkChoice>,
     /// Present (as null) on every chunk when usage was asked for; set on the last one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

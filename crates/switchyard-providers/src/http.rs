@@ -217,7 +217,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProviderError> 
 
 /// Parses JSON text already known to be UTF-8 (an SSE event's data), so its strings are not
 /// validated a second time.
-pub fn parse_json_text<T: DeserializeOwned>(text: &str) -> Result<T, ProviderError> {
+pub fn parse_json_text<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, ProviderError> {
     serde_json::from_str(text).map_err(not_expected_json)
 }
 

@@ -54,7 +54,7 @@ async fn handle(
     Ok(match chat.answer {
         Answer::Whole(resp) => {
             let body = openai::response_from_canonical(&resp, &req.model);
-            let http = axum::Json(body).into_response();
+            let http = super::json_answer(&body);
             served(
                 state,
                 http,
@@ -65,7 +65,7 @@ async fn handle(
             )
         }
         Answer::Stream(first, rest, recorder) => {
-            let http = stream::openai(first, rest, &req.model, req.include_usage, req.n, *recorder);
+            let http = stream::openai(first, rest, &req.model, req.include_usage, req.n, recorder);
             served(state, http, ctx, &chat.target, &chat.attempts, None)
         }
     })

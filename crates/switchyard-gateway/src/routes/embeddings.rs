@@ -135,7 +135,7 @@ async fn handle(
             total_tokens: resp.usage.input_tokens,
         },
     };
-    let http = axum::Json(body).into_response();
+    let http = super::json_answer(&body);
     Ok(served(
         state,
         http,

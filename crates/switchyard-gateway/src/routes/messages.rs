@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::sync::Arc;
 use switchyard_protocol::anthropic::{self, MessagesRequest};
 use tracing::Instrument;
@@ -55,7 +55,7 @@ async fn handle(
     Ok(match chat.answer {
         Answer::Whole(resp) => {
             let body = anthropic::response_from_canonical(&resp, &req.model);
-            let http = axum::Json(body).into_response();
+            let http = super::json_answer(&body);
             served(
                 state,
                 http,
@@ -66,7 +66,7 @@ async fn handle(
             )
         }
         Answer::Stream(first, rest, recorder) => {
-            let http = stream::anthropic(first, rest, &req.model, *recorder);
+            let http = stream::anthropic(first, rest, &req.model, recorder);
             served(state, http, ctx, &chat.target, &chat.attempts, None)
         }
     })

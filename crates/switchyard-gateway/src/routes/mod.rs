@@ -17,12 +17,32 @@ use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use switchyard_policy::Target;
 use switchyard_policy::{Classification, DataClasses};
 use switchyard_protocol::{ChatRequest, Usage};
+
+/// A whole answer as JSON, written into a buffer sized for a typical completion: axum's `Json`
+/// starts at 128 bytes and regrows several times for every answer.
+pub fn json_answer<T: serde::Serialize>(body: &T) -> Response {
+    let mut buf = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut buf, body) {
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        // The answer types hold only strings, numbers and string-keyed maps: never reached.
+        Err(e) => {
+            ApiError::Internal(format!("the answer could not be serialized: {e}")).into_response()
+        }
+    }
+}
 
 /// A fresh context for a request that has just arrived at `door`.
 pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
@@ -173,19 +193,29 @@ pub fn body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Byt
     })
 }
 
-fn set(resp: &mut Response, name: &'static str, value: &str) {
+// The answer's headers, validated once at compile time rather than on every answer.
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-switchyard-request-id");
+static DECISION_ID: HeaderName = HeaderName::from_static("x-switchyard-decision-id");
+static ROUTE_CLASS: HeaderName = HeaderName::from_static("x-switchyard-route-class");
+static PROFILE: HeaderName = HeaderName::from_static("x-switchyard-profile");
+static PROVIDER: HeaderName = HeaderName::from_static("x-switchyard-provider");
+static MODEL: HeaderName = HeaderName::from_static("x-switchyard-model");
+static ATTEMPTS: HeaderName = HeaderName::from_static("x-switchyard-attempts");
+static COST_USD: HeaderName = HeaderName::from_static("x-switchyard-cost-usd");
+
+fn set(resp: &mut Response, name: &HeaderName, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
-        resp.headers_mut().insert(HeaderName::from_static(name), v);
+        resp.headers_mut().insert(name.clone(), v);
     }
 }
 
 /// Adds the headers every answer carries.
 pub fn ids(mut resp: Response, ctx: &RequestCtx) -> Response {
-    set(&mut resp, "x-switchyard-request-id", &ctx.request_id);
-    set(&mut resp, "x-switchyard-decision-id", &ctx.decision_id);
+    set(&mut resp, &REQUEST_ID, &ctx.request_id);
+    set(&mut resp, &DECISION_ID, &ctx.decision_id);
     if !ctx.profile.is_empty() {
-        set(&mut resp, "x-switchyard-route-class", &ctx.route_class);
-        set(&mut resp, "x-switchyard-profile", &ctx.profile);
+        set(&mut resp, &ROUTE_CLASS, &ctx.route_class);
+        set(&mut resp, &PROFILE, &ctx.profile);
     }
     resp
 }
@@ -200,16 +230,12 @@ pub fn served(
     attempts: &[AttemptRecord],
     usage: Option<&Usage>,
 ) -> Response {
-    set(&mut resp, "x-switchyard-provider", &target.provider);
-    set(&mut resp, "x-switchyard-model", &target.model);
-    set(
-        &mut resp,
-        "x-switchyard-attempts",
-        &attempts.len().to_string(),
-    );
+    set(&mut resp, &PROVIDER, &target.provider);
+    set(&mut resp, &MODEL, &target.model);
+    set(&mut resp, &ATTEMPTS, &attempts.len().to_string());
     if let (Some(usage), Some(price)) = (usage, state.live().registry.price(target)) {
         let cost = price.cost(usage) + cancelled_cost(attempts);
-        set(&mut resp, "x-switchyard-cost-usd", &format!("{cost:.8}"));
+        set(&mut resp, &COST_USD, &format!("{cost:.8}"));
     }
     ids(resp, ctx)
 }
@@ -299,10 +325,6 @@ pub async fn stream_recorder(
 
 /// Adds the attempt count to a failed answer.
 pub fn failed(mut resp: Response, ctx: &RequestCtx, attempts: &[AttemptRecord]) -> Response {
-    set(
-        &mut resp,
-        "x-switchyard-attempts",
-        &attempts.len().to_string(),
-    );
+    set(&mut resp, &ATTEMPTS, &attempts.len().to_string());
     ids(resp, ctx)
 }

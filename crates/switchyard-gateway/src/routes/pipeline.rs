@@ -202,7 +202,7 @@ pub async fn run_chat(
         }
         Output::Stream(first, rest) => {
             let idle = live.registry.config.limits.stream_idle_timeout;
-            let rest = execute::with_idle_timeout(rest, idle);
+            let rest = crate::idle::with_idle_timeout(rest, idle);
             let mut recorder = stream_recorder(state, ctx, &served.target, &served.attempts).await;
             recorder.hold(slot);
             Answer::Stream(first, rest, Box::new(recorder))

@@ -184,7 +184,7 @@ fn frames<E, F, G>(
     encode: E,
     on_error: F,
     on_end: G,
-    recorder: Recorder,
+    recorder: Box<Recorder>,
 ) -> impl Stream<Item = Bytes> + Send
 where
     E: FnMut(&StreamEvent, &mut Vec<u8>) + Send + 'static,
@@ -197,7 +197,9 @@ where
         on_error: F,
         on_end: Option<G>,
         finished: bool,
-        recorder: Recorder,
+        /// Boxed: `unfold` moves the walk in and out of each step's future, and a recorder
+        /// (the request's whole context) moved by value cost two copies of it per chunk.
+        recorder: Box<Recorder>,
     }
     let walk = Walk {
         events: futures::stream::once(async move { Ok(first) })
@@ -254,7 +256,7 @@ pub fn openai(
     model: &str,
     include_usage: bool,
     n: u32,
-    recorder: Recorder,
+    recorder: Box<Recorder>,
 ) -> Response {
     let mut encoder = ChunkEncoder::new(model, include_usage);
     let encode = move |event: &StreamEvent, out: &mut Vec<u8>| encoder.write(event, n, out);
@@ -271,7 +273,7 @@ pub fn anthropic(
     first: StreamEvent,
     rest: EventStream,
     model: &str,
-    recorder: Recorder,
+    recorder: Box<Recorder>,
 ) -> Response {
     let encoder = std::sync::Arc::new(std::sync::Mutex::new(EventEncoder::new(model)));
     let render = |events: Vec<StreamEventWire>| {

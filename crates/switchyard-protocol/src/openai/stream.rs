@@ -83,6 +83,7 @@ impl ChunkEncoder {
             model: &self.model,
         };
         self.head.clear();
+        self.head.reserve(96 + id.len() + self.model.len());
         self.head.extend_from_slice(b"data: ");
         // Serializing borrowed strings and a number into a Vec cannot fail; if it ever did,
         // the head would be cut short and every frame refused by the client's JSON parser,
@@ -119,6 +120,27 @@ impl ChunkEncoder {
         }
     }
 
+    /// The frame of a content delta, most of every stream, written the way `frame` would
+    /// write it but without the serializer's work on every key: only the text is escaped.
+    fn text_frame(&self, index: u32, text: &str, out: &mut Vec<u8>) {
+        let mark = out.len();
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(br#"[{"index":"#);
+        let written = serde_json::to_writer(&mut *out, &index).and_then(|()| {
+            out.extend_from_slice(br#","delta":{"content":"#);
+            serde_json::to_writer(&mut *out, text)
+        });
+        if written.is_err() {
+            out.truncate(mark);
+            return;
+        }
+        out.extend_from_slice(br#"},"finish_reason":null,"logprobs":null}]"#);
+        if self.include_usage {
+            out.extend_from_slice(br#","usage":null"#);
+        }
+        out.extend_from_slice(b"}\n\n");
+    }
+
     fn delta(
         &self,
         index: u32,
@@ -150,13 +172,7 @@ impl ChunkEncoder {
                     self.delta(i, opening, None, out);
                 }
             }
-            StreamEvent::Text { choice, text } => {
-                let delta = DeltaOut {
-                    content: Some(text),
-                    ..DeltaOut::default()
-                };
-                self.delta(*choice, delta, None, out);
-            }
+            StreamEvent::Text { choice, text } => self.text_frame(*choice, text, out),
             StreamEvent::ToolCallStart {
                 choice,
                 index,
@@ -219,13 +235,13 @@ pub struct ChunkDecoder {
 }
 
 impl ChunkDecoder {
-    pub fn decode(&mut self, chunk: ChatCompletionChunk) -> Vec<StreamEvent> {
+    pub fn decode(&mut self, chunk: ChatCompletionChunk<'_>) -> Vec<StreamEvent> {
         let mut out = Vec::new();
         if !self.started {
             self.started = true;
             out.push(StreamEvent::Start {
-                id: chunk.id.clone(),
-                model: chunk.model.clone(),
+                id: chunk.id.into_owned(),
+                model: chunk.model.into_owned(),
                 created: chunk.created,
             });
         }
@@ -381,5 +397,34 @@ mod tests {
             r#"data: {"id":"c\"1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null,"logprobs":null}]}"#.to_owned() + "\n\n"
         );
         assert_eq!(written(&mut without, &usage), "");
+    }
+
+    #[test]
+    fn content_frames_match_the_serializer_for_any_text() {
+        for include_usage in [false, true] {
+            let mut enc = ChunkEncoder::new("m\u{e9}", include_usage);
+            enc.start("chatcmpl-\"x\"", 1_700_000_000);
+            for (index, text) in [
+                (0, "plain"),
+                (3, "quote \" backslash \\ slash /"),
+                (1, "lines\nand\r\ntabs\t and \u{1} \u{1f} controls"),
+                (2, "\u{e9}t\u{e9} \u{1f600} \u{2028}"),
+                (7, ""),
+            ] {
+                let mut by_hand = Vec::new();
+                enc.text_frame(index, text, &mut by_hand);
+                let mut by_serde = Vec::new();
+                let delta = DeltaOut {
+                    content: Some(text),
+                    ..DeltaOut::default()
+                };
+                enc.delta(index, delta, None, &mut by_serde);
+                assert_eq!(
+                    String::from_utf8_lossy(&by_hand),
+                    String::from_utf8_lossy(&by_serde),
+                    "{text:?}"
+                );
+            }
+        }
     }
 }

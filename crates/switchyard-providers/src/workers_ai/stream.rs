@@ -86,7 +86,7 @@ impl NativeStreamDecoder {
             ));
         }
         if value.get("choices").is_some() {
-            let chunk: ChatCompletionChunk = serde_json::from_value(value).map_err(|e| {
+            let chunk = ChatCompletionChunk::deserialize(&value).map_err(|e| {
                 ProviderError::malformed(format!("Workers AI stream chunk is not valid: {e}"))
             })?;
             for event in self.openai.decode(chunk) {
