@@ -3,10 +3,12 @@
 
 use crate::{Call, EventStream};
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, ready};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{LazyLock, RwLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use switchyard_protocol::sse::{self, Event};
 use switchyard_protocol::{ErrorKind, ProviderError, StreamEvent};
@@ -245,32 +247,57 @@ pub fn sse_events<S>(bytes: S) -> impl Stream<Item = Result<Event, ProviderError
 where
     S: Stream<Item = Result<Bytes, ProviderError>> + Send,
 {
-    let state = (Box::pin(bytes), sse::Decoder::default(), false);
-    futures::stream::unfold(state, |(mut bytes, mut decoder, failed)| async move {
-        if failed {
-            return None;
+    SseEvents {
+        bytes: Box::pin(bytes),
+        decoder: sse::Decoder::default(),
+        ended: false,
+    }
+}
+
+/// The state of [`sse_events`], polled in place: built on `unfold`, the state moved into and out
+/// of a new future for every event.
+struct SseEvents<S> {
+    bytes: Pin<Box<S>>,
+    decoder: sse::Decoder,
+    ended: bool,
+}
+
+impl<S> Stream for SseEvents<S>
+where
+    S: Stream<Item = Result<Bytes, ProviderError>>,
+{
+    type Item = Result<Event, ProviderError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
         }
         loop {
-            match decoder.next_event() {
-                Ok(Some(event)) => return Some((Ok(event), (bytes, decoder, false))),
-                Ok(None) => {}
-                Err(sse::NotUtf8) => {
-                    let error = ProviderError::malformed("upstream stream is not valid UTF-8");
-                    return Some((Err(error), (bytes, decoder, true)));
+            let failure = match this.decoder.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Ok(None) if this.decoder.buffered() > MAX_UPSTREAM_BODY => {
+                    ProviderError::malformed(format!(
+                        "upstream stream event is larger than {MAX_UPSTREAM_BODY} bytes"
+                    ))
                 }
-            }
-            if decoder.buffered() > MAX_UPSTREAM_BODY {
-                let error = ProviderError::malformed(format!(
-                    "upstream stream event is larger than {MAX_UPSTREAM_BODY} bytes"
-                ));
-                return Some((Err(error), (bytes, decoder, true)));
-            }
-            match bytes.next().await? {
-                Ok(chunk) => decoder.push(&chunk),
-                Err(e) => return Some((Err(e), (bytes, decoder, true))),
-            }
+                Ok(None) => match ready!(this.bytes.as_mut().poll_next(cx)) {
+                    Some(Ok(chunk)) => {
+                        this.decoder.push(&chunk);
+                        continue;
+                    }
+                    Some(Err(e)) => e,
+                    None => {
+                        this.ended = true;
+                        return Poll::Ready(None);
+                    }
+                },
+                Err(sse::NotUtf8) => ProviderError::malformed("upstream stream is not valid UTF-8"),
+            };
+            this.ended = true;
+            return Poll::Ready(Some(Err(failure)));
         }
-    })
+    }
 }
 
 /// What a stream decoder made of one upstream item.
@@ -300,47 +327,60 @@ pub fn decode_stream<S, T, D>(items: S, decoder: D) -> EventStream
 where
     S: Stream<Item = Result<T, ProviderError>> + Send + 'static,
     T: Send + 'static,
-    D: FnMut(T) -> Result<Decoded, ProviderError> + Send + 'static,
+    D: FnMut(T) -> Result<Decoded, ProviderError> + Send + Unpin + 'static,
 {
-    struct State<S, D> {
-        items: std::pin::Pin<Box<S>>,
-        decoder: D,
-        pending: std::collections::VecDeque<StreamEvent>,
-        done: bool,
-    }
-    let state = State {
+    Box::pin(DecodeStream {
         items: Box::pin(items),
         decoder,
         pending: std::collections::VecDeque::new(),
         done: false,
-    };
-    Box::pin(futures::stream::unfold(state, |mut st| async move {
+    })
+}
+
+/// The state of [`decode_stream`], polled in place.
+struct DecodeStream<S, D> {
+    items: Pin<Box<S>>,
+    decoder: D,
+    /// Events decoded from one item and not yet handed out.
+    pending: std::collections::VecDeque<StreamEvent>,
+    done: bool,
+}
+
+impl<S, T, D> Stream for DecodeStream<S, D>
+where
+    S: Stream<Item = Result<T, ProviderError>>,
+    D: FnMut(T) -> Result<Decoded, ProviderError> + Unpin,
+{
+    type Item = Result<StreamEvent, ProviderError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
         loop {
-            if let Some(event) = st.pending.pop_front() {
-                return Some((Ok(event), st));
+            if let Some(event) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
             }
-            if st.done {
-                return None;
+            if this.done {
+                return Poll::Ready(None);
             }
-            let failure = match st.items.next().await {
+            let failure = match ready!(this.items.as_mut().poll_next(cx)) {
                 None => ProviderError::new(
                     ErrorKind::Transport,
                     "the upstream stream ended before the answer was complete",
                 ),
                 Some(Err(e)) => e,
-                Some(Ok(item)) => match (st.decoder)(item) {
+                Some(Ok(item)) => match (this.decoder)(item) {
                     Ok(decoded) => {
-                        st.pending.extend(decoded.events);
-                        st.done = decoded.done;
+                        this.pending.extend(decoded.events);
+                        this.done = decoded.done;
                         continue;
                     }
                     Err(e) => e,
                 },
             };
-            st.done = true;
-            return Some((Err(failure), st));
+            this.done = true;
+            return Poll::Ready(Some(Err(failure)));
         }
-    }))
+    }
 }
 
 /// The one pooled upstream client: HTTP/1.1 keep-alive, HTTP/2 by ALPN, rustls with the ring
