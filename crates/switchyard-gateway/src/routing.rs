@@ -89,11 +89,16 @@ pub fn decide(
     let key_class = key.and_then(|k| k.default_class.as_deref());
     let route_class = match (declared, key_class) {
         (Some(c), _) => c,
+        // A key outlives profiles: its default class may be one the active profile lacks.
+        // The client can still be served by declaring a class, so it is told how.
         (None, Some(k)) => profile.classes().parse(k).map_err(|e| {
-            NotDecided::Malformed(ApiError::Internal(format!(
-                "the key's default class is not in profile {}: {e}",
-                profile.id()
-            )))
+            NotDecided::Malformed(ApiError::BadRequest {
+                message: format!(
+                    "this API key's default route class is not in profile {}: {e}; declare a class with x-switchyard-class, or have the key's policy changed",
+                    profile.id()
+                ),
+                param: Some("x-switchyard-class".into()),
+            })
         })?,
         (None, None) => profile.default_class(&request.model).clone(),
     };

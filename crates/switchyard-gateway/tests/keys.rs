@@ -345,6 +345,42 @@ async fn over_its_rate_a_key_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_key_whose_default_class_the_profile_lacks_gets_a_400_that_says_how_to_proceed() {
+    let gw = keyed_gateway().await;
+    let created = create(
+        &gw,
+        json!({"tenant": "acme", "policy": {"default_class": "warp"}}),
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap();
+    let ask = |class: Option<&str>| {
+        let mut req = common::client()
+            .post(format!("{}/v1/chat/completions", gw.root))
+            .bearer_auth(secret)
+            .json(&common::chat_body("mock/fast"));
+        if let Some(class) = class {
+            req = req.header("x-switchyard-class", class);
+        }
+        req.send()
+    };
+    let resp = ask(None).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("\"warp\""), "{message}");
+    assert!(message.contains("x-switchyard-class"), "{message}");
+    assert_eq!(body["error"]["param"], "x-switchyard-class");
+    // Declaring a class the profile has serves the request.
+    let resp = ask(Some("standard")).await.unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
 async fn secrets_are_stored_only_as_hashes() {
     let gw = keyed_gateway().await;
     let created = create(&gw, json!({"tenant": "acme", "name": "scan"})).await;
