@@ -53,17 +53,17 @@ impl Stream for IdleTimeout {
             }
             Poll::Pending => {}
         }
-        let deadline = tokio::time::Instant::now() + this.idle;
+        // The clock is read only when a wait starts, not on every wake-up within one (a
+        // wake-up can bring part of an event and nothing to hand out).
         let timer = match &mut this.timer {
+            Some(timer) if this.armed => timer,
             Some(timer) => {
-                if !this.armed {
-                    timer.as_mut().reset(deadline);
-                }
+                timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + this.idle);
                 timer
             }
-            None => this
-                .timer
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => this.timer.insert(Box::pin(tokio::time::sleep(this.idle))),
         };
         this.armed = true;
         match timer.as_mut().poll(cx) {
@@ -119,7 +119,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ready_events_pass_without_a_timer_and_silence_ends_the_stream() {
+    async fn buffered_events_pass_and_silence_ends_the_stream() {
         let ready = futures::stream::iter((0..3).map(text));
         let stream = ready.chain(futures::stream::pending()).boxed();
         let mut timed = with_idle_timeout(stream, Duration::from_millis(50));
@@ -136,12 +136,13 @@ mod tests {
 
     #[tokio::test]
     async fn the_bound_restarts_after_each_event() {
-        // Each gap is under the bound, their sum far over it: only the final stall trips it.
+        // Each gap is well under the bound and their sum well over it: a bound that ran from
+        // the first wait instead of the last event would trip at the third event.
         let mut timed = with_idle_timeout(
-            paced(4, Duration::from_millis(60), true),
+            paced(5, Duration::from_millis(150), true),
             Duration::from_millis(400),
         );
-        for i in 0..4 {
+        for i in 0..5 {
             assert_eq!(timed.next().await, Some(text(i)));
         }
         let last = timed.next().await;
