@@ -106,7 +106,7 @@ impl Draft {
     ) -> Self {
         // Our payload types are plain structs, maps with string keys and numbers: they always
         // serialise. Were one not to, the event still records that a payload was lost.
-        let text = serde_json::to_string(payload)
+        let text = switchyard_protocol::json::to_string(payload)
             .unwrap_or_else(|e| serde_json::json!({ "unserialisable": e.to_string() }).to_string());
         Self::with_text(kind, request_id, text)
     }

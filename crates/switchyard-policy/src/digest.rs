@@ -47,10 +47,13 @@ impl io::Write for Fnv1a {
 /// types is a `BTreeMap` and struct fields serialise in declaration order.
 pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
     let mut h = Fnv1a::default();
-    if let Err(e) = serde_json::to_writer(&mut h, value) {
-        // Not reachable for policy types; still deterministic if it ever is.
-        h.update(b"\0serialise-error:");
-        h.update(e.to_string().as_bytes());
+    match switchyard_protocol::json::to_string(value) {
+        Ok(text) => h.update(text.as_bytes()),
+        Err(e) => {
+            // Not reachable for policy types; still deterministic if it ever is.
+            h.update(b"\0serialise-error:");
+            h.update(e.to_string().as_bytes());
+        }
     }
     format!("fnv1a64:{:016x}", h.finish())
 }

@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod canonical;
 pub mod error;
+pub mod json;
 pub mod openai;
 pub mod sse;
 

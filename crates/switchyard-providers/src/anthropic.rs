@@ -2,7 +2,7 @@
 //! `anthropic-version`, `max_tokens` always set, SSE events from `message_start` to
 //! `message_stop`. Anthropic has no embeddings API.
 
-use crate::http::{self, Decoded};
+use crate::http::{self, Decoded, JsonBody};
 use crate::{Call, Credentials, EventStream, Provider};
 use async_trait::async_trait;
 use switchyard_protocol::anthropic::{
@@ -45,7 +45,7 @@ fn request(
                 .as_deref()
                 .unwrap_or(DEFAULT_VERSION),
         )
-        .json(&body);
+        .json_body(&body);
     if let Credentials::ApiKey(key) = &call.endpoint.credentials {
         builder = builder.header("x-api-key", key);
     }

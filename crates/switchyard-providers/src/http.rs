@@ -13,6 +13,28 @@ use std::time::Duration;
 use switchyard_protocol::sse::{self, Event};
 use switchyard_protocol::{ErrorKind, ProviderError, StreamEvent};
 
+/// JSON request bodies written by the protocol's JSON writer (serde_json's text, with strings
+/// escaped a word at a time: the prompt is most of every upstream body).
+pub trait JsonBody {
+    /// Sets the body to `body`'s JSON text and the content type to `application/json`.
+    fn json_body<T: serde::Serialize + ?Sized>(self, body: &T) -> Self;
+}
+
+impl JsonBody for reqwest::RequestBuilder {
+    fn json_body<T: serde::Serialize + ?Sized>(self, body: &T) -> Self {
+        match switchyard_protocol::json::to_string(body) {
+            Ok(text) => self
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .body(text),
+            // serde_json refuses the same values: reqwest keeps its error for `send` to report.
+            Err(_) => self.json(body),
+        }
+    }
+}
+
 /// Upstream bodies larger than this are refused as malformed rather than buffered.
 pub const MAX_UPSTREAM_BODY: usize = 32 * 1024 * 1024;
 

@@ -2,7 +2,7 @@
 //! `api-key`), Groq, Mistral, Together, vLLM and Ollama, told apart only by base URL, key and
 //! [`Quirks`](crate::Quirks).
 
-use crate::http::{self, Decoded};
+use crate::http::{self, Decoded, JsonBody};
 use crate::{Call, Credentials, EventStream, Provider};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -64,7 +64,7 @@ pub fn upstream_request(
 impl Provider for OpenAi {
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let body = upstream_request(call, req, false);
-        let builder = authorize(call, post(call, "chat/completions").json(&body));
+        let builder = authorize(call, post(call, "chat/completions").json_body(&body));
         let resp = http::send(call, builder).await?;
         let completion: ChatCompletion = http::read_json(call, resp).await?;
         if completion.choices.is_empty() {
@@ -81,7 +81,7 @@ impl Provider for OpenAi {
         req: &ChatRequest,
     ) -> Result<EventStream, ProviderError> {
         let body = upstream_request(call, req, true);
-        let builder = authorize(call, post(call, "chat/completions").json(&body));
+        let builder = authorize(call, post(call, "chat/completions").json_body(&body));
         let resp = http::send(call, builder).await?;
         Ok(decode_sse(resp))
     }
@@ -98,7 +98,7 @@ impl Provider for OpenAi {
             dimensions: req.dimensions,
             user: req.user.clone(),
         };
-        let builder = authorize(call, post(call, "embeddings").json(&body));
+        let builder = authorize(call, post(call, "embeddings").json_body(&body));
         let resp = http::send(call, builder).await?;
         let parsed: EmbeddingResponse = http::read_json(call, resp).await?;
         embeddings_to_canonical(parsed, req.input.len())

@@ -27,8 +27,8 @@ use switchyard_protocol::{ChatRequest, Usage};
 /// A whole answer as JSON, written into a buffer sized for a typical completion: axum's `Json`
 /// starts at 128 bytes and regrows several times for every answer.
 pub fn json_answer<T: serde::Serialize>(body: &T) -> Response {
-    let mut buf = Vec::with_capacity(1024);
-    match serde_json::to_writer(&mut buf, body) {
+    let mut buf = String::with_capacity(1024);
+    match switchyard_protocol::json::append(&mut buf, body) {
         Ok(()) => (
             [(
                 axum::http::header::CONTENT_TYPE,

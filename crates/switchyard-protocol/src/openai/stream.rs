@@ -126,14 +126,12 @@ impl ChunkEncoder {
         let mark = out.len();
         out.extend_from_slice(&self.head);
         out.extend_from_slice(br#"[{"index":"#);
-        let written = serde_json::to_writer(&mut *out, &index).and_then(|()| {
-            out.extend_from_slice(br#","delta":{"content":"#);
-            serde_json::to_writer(&mut *out, text)
-        });
-        if written.is_err() {
+        if serde_json::to_writer(&mut *out, &index).is_err() {
             out.truncate(mark);
             return;
         }
+        out.extend_from_slice(br#","delta":{"content":"#);
+        crate::json::push_str_bytes(out, text);
         out.extend_from_slice(br#"},"finish_reason":null,"logprobs":null}]"#);
         if self.include_usage {
             out.extend_from_slice(br#","usage":null"#);

@@ -171,7 +171,8 @@ fn converse_body(call: &Call<'_>, req: &ChatRequest) -> Result<Vec<u8>, Provider
         default_max_tokens: call.endpoint.quirks.default_max_tokens,
     };
     let body = wire::request_from_canonical(req, options)?;
-    serde_json::to_vec(&body)
+    switchyard_protocol::json::to_string(&body)
+        .map(String::into_bytes)
         .map_err(|e| ProviderError::new(ErrorKind::BadRequest, format!("cannot encode: {e}")))
 }
 
@@ -185,7 +186,8 @@ async fn embed_one(
         input_text: &text,
         dimensions,
     };
-    let body = serde_json::to_vec(&body)
+    let body = switchyard_protocol::json::to_string(&body)
+        .map(String::into_bytes)
         .map_err(|e| ProviderError::new(ErrorKind::BadRequest, format!("cannot encode: {e}")))?;
     let resp = post(call, "invoke", body, "application/json").await?;
     http::read_json(call, resp).await

@@ -17,7 +17,7 @@ pub use convert::{
 pub use error::classify;
 pub use stream::StreamDecoder;
 
-use crate::http;
+use crate::http::{self, JsonBody};
 use crate::{Call, Credentials, EventStream, Provider};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -68,7 +68,7 @@ fn url(call: Call<'_>, action: &str) -> Result<String, ProviderError> {
 }
 
 fn post<T: serde::Serialize>(call: Call<'_>, url: String, body: &T) -> reqwest::RequestBuilder {
-    let builder = call.http.post(url).json(body);
+    let builder = call.http.post(url).json_body(body);
     match &call.endpoint.credentials {
         Credentials::ApiKey(key) => builder.header("x-goog-api-key", key),
         _ => builder,

@@ -11,7 +11,7 @@ mod tests;
 
 pub use stream::NativeStreamDecoder;
 
-use crate::http;
+use crate::http::{self, JsonBody};
 use crate::{Call, Credentials, EventStream, Provider, openai};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -121,7 +121,7 @@ fn token_budget(call: Call<'_>, req: &ChatRequest) -> (Option<u32>, u32) {
 async fn native_chat(call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
     let (send, limit) = token_budget(call, req);
     let body = wire::request_from_canonical(req, send, false)?;
-    let resp = http::send(call, post(call, run_url(call)?).json(&body)).await?;
+    let resp = http::send(call, post(call, run_url(call)?).json_body(&body)).await?;
     let envelope: Envelope<Value> = http::read_json(call, resp).await?;
     wire::response_to_canonical(
         envelope.into_result()?,
@@ -143,7 +143,7 @@ async fn native_stream(call: Call<'_>, req: &ChatRequest) -> Result<EventStream,
     }
     let (send, limit) = token_budget(call, req);
     let body = wire::request_from_canonical(req, send, true)?;
-    let resp = http::send(call, post(call, run_url(call)?).json(&body)).await?;
+    let resp = http::send(call, post(call, run_url(call)?).json_body(&body)).await?;
     let decoder = NativeStreamDecoder::new(fresh_id(), call.model, crate::unix_now(), limit);
     Ok(decode_native_sse(http::body_bytes(resp), decoder))
 }
@@ -208,7 +208,7 @@ fn compat_body(call: Call<'_>, req: &ChatRequest, stream: bool) -> oai::ChatComp
 async fn compat_chat(call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
     let body = compat_body(call, req, false);
     let url = compat_url(call, "chat/completions")?;
-    let resp = http::send(call, post(call, url).json(&body)).await?;
+    let resp = http::send(call, post(call, url).json_body(&body)).await?;
     let completion: ChatCompletion = http::read_json(call, resp).await?;
     if completion.choices.is_empty() {
         return Err(ProviderError::malformed(
@@ -221,7 +221,7 @@ async fn compat_chat(call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, 
 async fn compat_stream(call: Call<'_>, req: &ChatRequest) -> Result<EventStream, ProviderError> {
     let body = compat_body(call, req, true);
     let url = compat_url(call, "chat/completions")?;
-    let resp = http::send(call, post(call, url).json(&body)).await?;
+    let resp = http::send(call, post(call, url).json_body(&body)).await?;
     Ok(openai::decode_sse(resp))
 }
 
@@ -232,7 +232,7 @@ async fn native_embed(call: Call<'_>, req: &EmbedRequest) -> Result<EmbedRespons
         ));
     }
     let body = EmbedRunRequest { text: &req.input };
-    let resp = http::send(call, post(call, run_url(call)?).json(&body)).await?;
+    let resp = http::send(call, post(call, run_url(call)?).json_body(&body)).await?;
     let envelope: Envelope<EmbedRunResult> = http::read_json(call, resp).await?;
     let result = envelope.into_result()?;
     if result.data.len() != req.input.len() || result.data.iter().any(Vec::is_empty) {
@@ -260,7 +260,7 @@ async fn compat_embed(call: Call<'_>, req: &EmbedRequest) -> Result<EmbedRespons
         user: req.user.clone(),
     };
     let url = compat_url(call, "embeddings")?;
-    let resp = http::send(call, post(call, url).json(&body)).await?;
+    let resp = http::send(call, post(call, url).json_body(&body)).await?;
     let parsed: EmbeddingResponse = http::read_json(call, resp).await?;
     openai::embeddings_to_canonical(parsed, req.input.len())
 }

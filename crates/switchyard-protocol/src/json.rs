@@ -1,0 +1,412 @@
+//! JSON text from `Serialize` values, byte for byte what `serde_json::to_string` writes, for
+//! the text the gateway writes on every request: upstream request bodies, answers, evidence
+//! payloads, decision digests.
+//!
+//! serde_json escapes strings (and every struct key) one byte at a time, at about nine
+//! instructions a byte: on a plain chat request that was the largest single cost after the
+//! event store (a 1 KB prompt sent upstream, some hundred keys of evidence). This writer checks
+//! eight bytes at a time for the three things JSON escapes (`"`, `\`, controls) and copies clean
+//! runs whole. Everything else follows serde_json's compact format exactly: the tests compare
+//! both writers on arbitrary values.
+
+use serde::ser::{self, Serialize};
+use std::fmt::{self, Write as _};
+
+mod compound;
+#[cfg(test)]
+mod tests;
+
+use compound::{Compound, KeyWriter};
+
+/// Why a value could not be written as JSON: a map key that is not a string, number, bool or
+/// char, a non-finite float key, or a type's own serialization error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+/// `value` as compact JSON text.
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    let mut out = String::with_capacity(128);
+    append(&mut out, value)?;
+    Ok(out)
+}
+
+/// Appends `value` as compact JSON text to `out`; on error `out` is left as it was.
+pub fn append<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
+    let mark = out.len();
+    let mut writer = Writer { out, raw: false };
+    let written = value.serialize(&mut writer);
+    if written.is_err() {
+        out.truncate(mark);
+    }
+    written
+}
+
+/// The name serde_json gives a `RawValue` when serializing it: its text is written as it is.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// The table of escapes: 0 for bytes written as they are, else the letter after the backslash
+/// (`u` for `\u00XX`).
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A mask whose lowest set bit (if any) is the high bit of the first byte of `word` (little
+/// endian) that JSON escapes. Each test is the classic "has a byte less than n" trick: a borrow
+/// only leaves a byte that matched, so bits above the first match may be wrong but the lowest
+/// one never is.
+fn escapes_in(word: u64) -> u64 {
+    let controls = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let quotes = quote.wrapping_sub(ONES) & !quote;
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let backslashes = backslash.wrapping_sub(ONES) & !backslash;
+    (controls | quotes | backslashes) & HIGHS
+}
+
+/// Appends `s` as a JSON string, quotes included.
+pub fn push_str(out: &mut String, s: &str) {
+    escape(out, s);
+}
+
+/// Appends `s` as a JSON string, quotes included, to a byte buffer.
+pub fn push_str_bytes(out: &mut Vec<u8>, s: &str) {
+    escape(out, s);
+}
+
+/// What escaped text is appended to.
+trait Sink {
+    fn reserve_more(&mut self, n: usize);
+    fn text(&mut self, s: &str);
+    fn ascii(&mut self, b: u8);
+}
+
+impl Sink for String {
+    fn reserve_more(&mut self, n: usize) {
+        self.reserve(n);
+    }
+    fn text(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    fn ascii(&mut self, b: u8) {
+        self.push(char::from(b));
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn reserve_more(&mut self, n: usize) {
+        self.reserve(n);
+    }
+    fn text(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+    fn ascii(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+fn escape(out: &mut impl Sink, s: &str) {
+    out.reserve_more(s.len() + 2);
+    out.ascii(b'"');
+    let bytes = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(word);
+            let found = escapes_in(u64::from_le_bytes(eight));
+            if found == 0 {
+                i += 8;
+                continue;
+            }
+            i += (found.trailing_zeros() / 8) as usize;
+        }
+        let byte = bytes[i];
+        let escape = ESCAPE[usize::from(byte)];
+        if escape == 0 {
+            i += 1;
+            continue;
+        }
+        // Escaped bytes are ASCII, so both ends of the run are character boundaries.
+        out.text(s.get(start..i).unwrap_or_default());
+        out.ascii(b'\\');
+        out.ascii(escape);
+        if escape == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.text("00");
+            out.ascii(HEX[usize::from(byte >> 4)]);
+            out.ascii(HEX[usize::from(byte & 0xf)]);
+        }
+        i += 1;
+        start = i;
+    }
+    out.text(s.get(start..).unwrap_or_default());
+    out.ascii(b'"');
+}
+
+/// Appends `v` in decimal.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+fn push_i64(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// Appends a finite float as serde_json writes it (its shortest round-trip form, by the same
+/// formatter); `None` when it is not finite.
+fn push_float(out: &mut String, write: impl FnOnce(&mut &mut [u8]) -> std::io::Result<()>) {
+    let mut text = [0u8; 32];
+    let mut rest: &mut [u8] = &mut text;
+    if write(&mut rest).is_ok() {
+        let used = 32 - rest.len();
+        out.push_str(std::str::from_utf8(&text[..used]).unwrap_or("null"));
+    } else {
+        out.push_str("null");
+    }
+}
+
+fn push_f64(out: &mut String, v: f64) {
+    use serde_json::ser::Formatter;
+    if v.is_finite() {
+        push_float(out, |w| serde_json::ser::CompactFormatter.write_f64(w, v));
+    } else {
+        out.push_str("null");
+    }
+}
+
+fn push_f32(out: &mut String, v: f32) {
+    use serde_json::ser::Formatter;
+    if v.is_finite() {
+        push_float(out, |w| serde_json::ser::CompactFormatter.write_f32(w, v));
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// The serializer: appends to `out`. `raw` is set while a `RawValue`'s text is written.
+pub(crate) struct Writer<'o> {
+    out: &'o mut String,
+    raw: bool,
+}
+
+impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'a, 'o>;
+    type SerializeTuple = Compound<'a, 'o>;
+    type SerializeTupleStruct = Compound<'a, 'o>;
+    type SerializeTupleVariant = Compound<'a, 'o>;
+    type SerializeMap = Compound<'a, 'o>;
+    type SerializeStruct = Compound<'a, 'o>;
+    type SerializeStructVariant = Compound<'a, 'o>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.out.push_str(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        push_i64(self.out, v);
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        write!(self.out, "{v}").map_err(ser::Error::custom)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        push_u64(self.out, v);
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        write!(self.out, "{v}").map_err(ser::Error::custom)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        push_f32(self.out, v);
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        push_f64(self.out, v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        push_str(self.out, v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        if std::mem::take(&mut self.raw) {
+            self.out.push_str(v);
+        } else {
+            push_str(self.out, v);
+        }
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        use ser::SerializeSeq;
+        let mut seq = self.serialize_seq(Some(v.len()))?;
+        for b in v {
+            seq.serialize_element(b)?;
+        }
+        seq.end()
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.out.push_str("null");
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.out.push('{');
+        push_str(self.out, variant);
+        self.out.push(':');
+        value.serialize(&mut *self)?;
+        self.out.push('}');
+        Ok(())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a, 'o>, Error> {
+        self.out.push('[');
+        Ok(Compound::new(self, "]"))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a, 'o>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a, 'o>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a, 'o>, Error> {
+        self.out.push('{');
+        push_str(self.out, variant);
+        self.out.push_str(":[");
+        Ok(Compound::new(self, "]}"))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a, 'o>, Error> {
+        self.out.push('{');
+        Ok(Compound::new(self, "}"))
+    }
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'a, 'o>, Error> {
+        if name == RAW_VALUE_TOKEN {
+            return Ok(Compound::raw(self));
+        }
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a, 'o>, Error> {
+        self.out.push('{');
+        push_str(self.out, variant);
+        self.out.push_str(":{");
+        Ok(Compound::new(self, "}}"))
+    }
+}
+
+/// The error serde_json gives for a map key it cannot write.
+fn key_must_be_a_string() -> Error {
+    Error("key must be a string".to_owned())
+}
+
+impl<'o> Writer<'o> {
+    /// Writes a map key: strings as they are, numbers, bools and chars quoted.
+    fn key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        key.serialize(KeyWriter { out: self.out })
+    }
+}
