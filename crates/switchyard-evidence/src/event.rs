@@ -106,8 +106,11 @@ impl Draft {
     ) -> Self {
         // Our payload types are plain structs, maps with string keys and numbers: they always
         // serialise. Were one not to, the event still records that a payload was lost.
-        let text = switchyard_protocol::json::to_string(payload)
-            .unwrap_or_else(|e| serde_json::json!({ "unserialisable": e.to_string() }).to_string());
+        // Sized for most payloads (a decision is about a kilobyte): regrowing costs more.
+        let mut text = String::with_capacity(1024);
+        if let Err(e) = switchyard_protocol::json::append(&mut text, payload) {
+            text = serde_json::json!({ "unserialisable": e.to_string() }).to_string();
+        }
         Self::with_text(kind, request_id, text)
     }
 

@@ -2,6 +2,7 @@
 //! protection (not cryptographic): it names inputs so the evidence plane can match decisions.
 
 use serde::Serialize;
+use std::cell::RefCell;
 use std::io;
 
 const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -46,15 +47,27 @@ impl io::Write for Fnv1a {
 /// `fnv1a64:<16 hex digits>` of `value`'s JSON. Canonical because every map in the policy
 /// types is a `BTreeMap` and struct fields serialise in declaration order.
 pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
-    let mut h = Fnv1a::default();
-    match switchyard_protocol::json::to_string(value) {
-        Ok(text) => h.update(text.as_bytes()),
-        Err(e) => {
-            // Not reachable for policy types; still deterministic if it ever is.
-            h.update(b"\0serialise-error:");
-            h.update(e.to_string().as_bytes());
-        }
+    thread_local! {
+        /// The JSON text of the last value digested on this thread, its buffer kept: a
+        /// decision's input is about a kilobyte, regrown from nothing on every request.
+        static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
     }
+    let mut h = Fnv1a::default();
+    let mut hash = |text: &mut String| {
+        text.clear();
+        match switchyard_protocol::json::append(text, value) {
+            Ok(()) => h.update(text.as_bytes()),
+            Err(e) => {
+                // Not reachable for policy types; still deterministic if it ever is.
+                h.update(b"\0serialise-error:");
+                h.update(e.to_string().as_bytes());
+            }
+        }
+    };
+    TEXT.with(|kept| match kept.try_borrow_mut() {
+        Ok(mut text) => hash(&mut text),
+        Err(_) => hash(&mut String::new()),
+    });
     format!("fnv1a64:{:016x}", h.finish())
 }
 

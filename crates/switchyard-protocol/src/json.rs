@@ -94,6 +94,7 @@ fn escapes_in(word: u64) -> u64 {
 }
 
 /// Appends `s` as a JSON string, quotes included.
+#[inline]
 pub fn push_str(out: &mut String, s: &str) {
     escape(out, s);
 }
@@ -111,81 +112,182 @@ trait Sink {
 }
 
 impl Sink for String {
+    #[inline]
     fn reserve_more(&mut self, n: usize) {
         self.reserve(n);
     }
+    #[inline]
     fn text(&mut self, s: &str) {
         self.push_str(s);
     }
+    #[inline]
     fn ascii(&mut self, b: u8) {
         self.push(char::from(b));
     }
 }
 
 impl Sink for Vec<u8> {
+    #[inline]
     fn reserve_more(&mut self, n: usize) {
         self.reserve(n);
     }
+    #[inline]
     fn text(&mut self, s: &str) {
         self.extend_from_slice(s.as_bytes());
     }
+    #[inline]
     fn ascii(&mut self, b: u8) {
         self.push(b);
     }
 }
 
+/// Most strings (every key, most values) need no escape: they are checked, then copied whole.
+#[inline]
 fn escape(out: &mut impl Sink, s: &str) {
-    out.reserve_more(s.len() + 2);
+    match first_escape(s.as_bytes(), 0) {
+        None => {
+            out.reserve_more(s.len() + 2);
+            out.ascii(b'"');
+            out.text(s);
+            out.ascii(b'"');
+        }
+        Some(at) => escape_from(out, s, at),
+    }
+}
+
+/// Eight bytes of `bytes` from `at`, little endian.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut eight = [0u8; 8];
+    if let Some(word) = bytes.get(at..at + 8) {
+        eight.copy_from_slice(word);
+    }
+    u64::from_le_bytes(eight)
+}
+
+/// The bytes of a string shorter than eight packed into a word, padded with spaces (never
+/// escaped): from four bytes up, its first four and last four (overlapping); from two, its first
+/// two and last two.
+#[inline]
+fn short_word(bytes: &[u8]) -> u64 {
+    let spaces = ONES * u64::from(b' ');
+    let len = bytes.len();
+    let u32_at = |at: usize| {
+        let mut four = [0u8; 4];
+        if let Some(b) = bytes.get(at..at + 4) {
+            four.copy_from_slice(b);
+        }
+        u64::from(u32::from_le_bytes(four))
+    };
+    let u16_at = |at: usize| {
+        let mut two = [0u8; 2];
+        if let Some(b) = bytes.get(at..at + 2) {
+            two.copy_from_slice(b);
+        }
+        u64::from(u16::from_le_bytes(two))
+    };
+    match len {
+        4.. => u32_at(0) | (u32_at(len - 4) << 32),
+        2.. => (spaces & !0xffff_ffff) | u16_at(0) | (u16_at(len - 2) << 16),
+        1 => (spaces & !0xff) | bytes.first().map_or(0x20, |&b| u64::from(b)),
+        0 => spaces,
+    }
+}
+
+/// Where the first byte at or after `from` that JSON escapes is, eight bytes at a time. The
+/// last few bytes are read as the string's last eight (those before `from` masked off); a
+/// string shorter than eight is looked up byte by byte.
+#[inline]
+fn first_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let len = bytes.len();
+    let mut i = from;
+    while i + 8 <= len {
+        let found = escapes_in(word_at(bytes, i));
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i >= len {
+        return None;
+    }
+    if len < 8 {
+        // A short string (most keys): one check of its bytes packed into a word, and the
+        // table only when that finds something.
+        if i == 0 && escapes_in(short_word(bytes)) == 0 {
+            return None;
+        }
+        return bytes
+            .iter()
+            .skip(i)
+            .position(|&b| ESCAPE[usize::from(b)] != 0)
+            .map(|k| i + k);
+    }
+    // The last eight bytes, those before `i` already checked and masked off.
+    let base = len - 8;
+    let found = escapes_in(word_at(bytes, base)) & (u64::MAX << (8 * (i - base) as u32));
+    (found != 0).then(|| base + (found.trailing_zeros() / 8) as usize)
+}
+
+/// Writes `s`, whose first escaped byte is at `at`.
+fn escape_from(out: &mut impl Sink, s: &str, mut at: usize) {
+    out.reserve_more(s.len() + 8);
     out.ascii(b'"');
     let bytes = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let mut eight = [0u8; 8];
-            eight.copy_from_slice(word);
-            let found = escapes_in(u64::from_le_bytes(eight));
-            if found == 0 {
-                i += 8;
-                continue;
-            }
-            i += (found.trailing_zeros() / 8) as usize;
-        }
-        let byte = bytes[i];
+    let mut start = 0;
+    while let Some(&byte) = bytes.get(at) {
         let escape = ESCAPE[usize::from(byte)];
-        if escape == 0 {
-            i += 1;
-            continue;
+        if escape != 0 {
+            // Escaped bytes are ASCII, so both ends of the run are character boundaries.
+            out.text(s.get(start..at).unwrap_or_default());
+            out.ascii(b'\\');
+            out.ascii(escape);
+            if escape == b'u' {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.text("00");
+                out.ascii(HEX[usize::from(byte >> 4)]);
+                out.ascii(HEX[usize::from(byte & 0xf)]);
+            }
+            start = at + 1;
         }
-        // Escaped bytes are ASCII, so both ends of the run are character boundaries.
-        out.text(s.get(start..i).unwrap_or_default());
-        out.ascii(b'\\');
-        out.ascii(escape);
-        if escape == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.text("00");
-            out.ascii(HEX[usize::from(byte >> 4)]);
-            out.ascii(HEX[usize::from(byte & 0xf)]);
+        match first_escape(bytes, at + 1) {
+            Some(next) => at = next,
+            None => break,
         }
-        i += 1;
-        start = i;
     }
     out.text(s.get(start..).unwrap_or_default());
     out.ascii(b'"');
 }
 
-/// Appends `v` in decimal.
+/// Appends `v` in decimal, two digits at a time.
 fn push_u64(out: &mut String, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"\
+        0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    while v >= 100 {
+        let pair = usize::try_from(v % 100).unwrap_or(0) * 2;
+        v /= 100;
+        at -= 2;
+        digits[at] = PAIRS[pair];
+        digits[at + 1] = PAIRS[pair + 1];
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    if v >= 10 {
+        let pair = usize::try_from(v).unwrap_or(0) * 2;
+        at -= 2;
+        digits[at] = PAIRS[pair];
+        digits[at + 1] = PAIRS[pair + 1];
+    } else {
+        at -= 1;
+        digits[at] = b'0' + v as u8;
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
 }
 
 fn push_i64(out: &mut String, v: i64) {
