@@ -83,7 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let (cpu, started) = (cpu_seconds(), Instant::now());
     for batch in events.chunks(300) {
-        store.append(batch).await?;
+        store.append(batch.to_vec()).await?;
     }
     let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     println!(

@@ -66,6 +66,18 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 8] = [
+        EventKind::Admission,
+        EventKind::Decision,
+        EventKind::Attempt,
+        EventKind::Outcome,
+        EventKind::Lifecycle,
+        EventKind::Artifact,
+        EventKind::Retention,
+        EventKind::Budget,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Admission => "admission",

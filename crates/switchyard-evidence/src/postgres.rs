@@ -135,7 +135,7 @@ impl Store for PostgresStore {
         .transpose()
     }
 
-    async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
+    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         // One statement per batch: each column travels as one array parameter, and UNNEST
         // turns the arrays back into rows. Far fewer parameters to bind and parse than a

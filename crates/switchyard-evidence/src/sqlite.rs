@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 };
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -42,6 +43,21 @@ fn insert_sql(rows: usize) -> &'static str {
     });
     let at = INSERT_SHAPES.iter().position(|&n| n == rows).unwrap_or(0);
     texts.get(at).map_or("", String::as_str)
+}
+
+/// An event kind's text, shared: the recorded kinds are a handful of fixed words.
+fn kind_text(kind: String) -> Arc<str> {
+    static KINDS: std::sync::LazyLock<Vec<Arc<str>>> = std::sync::LazyLock::new(|| {
+        EventKind::ALL
+            .iter()
+            .map(|k| Arc::from(k.as_str()))
+            .collect()
+    });
+    KINDS
+        .iter()
+        .find(|k| ***k == *kind)
+        .cloned()
+        .unwrap_or_else(|| Arc::from(kind))
 }
 
 /// Events in a SQLite file.
@@ -209,28 +225,32 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
+    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.fail(e))?;
         self.apply_page_limit(&mut tx).await?;
-        let mut rest = events;
-        while !rest.is_empty() {
-            let rows = INSERT_SHAPES
-                .into_iter()
-                .find(|&n| n <= rest.len())
-                .unwrap_or(1);
-            let (chunk, after) = rest.split_at(rows);
-            rest = after;
+        // The driver copies every borrowed string it binds (twice); owned text it only wraps.
+        // The stream name and kind repeat on every row: each is one shared text per batch.
+        let mut stream: Option<Arc<str>> = None;
+        let mut left = events.len();
+        let mut events = events.into_iter();
+        while left > 0 {
+            let rows = INSERT_SHAPES.into_iter().find(|&n| n <= left).unwrap_or(1);
+            left -= rows;
             let mut insert = sqlx::query(sqlx::AssertSqlSafe(insert_sql(rows)));
-            for e in chunk {
+            for e in events.by_ref().take(rows) {
+                let name = match &stream {
+                    Some(name) if **name == *e.stream => Arc::clone(name),
+                    _ => Arc::clone(stream.insert(Arc::from(e.stream))),
+                };
                 insert = insert
-                    .bind(e.stream.as_str())
+                    .bind(name)
                     .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
                     .bind(e.ts_ms)
-                    .bind(e.kind.as_str())
-                    .bind(e.request_id.as_deref())
-                    .bind(e.payload.as_str())
-                    .bind(e.prev_hash.0.as_slice())
-                    .bind(e.hash.0.as_slice());
+                    .bind(kind_text(e.kind))
+                    .bind(e.request_id)
+                    .bind(e.payload)
+                    .bind(e.prev_hash.0.to_vec())
+                    .bind(e.hash.0.to_vec());
             }
             insert.execute(&mut *tx).await.map_err(|e| self.fail(e))?;
         }

@@ -66,8 +66,9 @@ pub trait Store: Send + Sync {
     /// The last event of `stream`, or `None` when it is empty.
     async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError>;
 
-    /// Appends events (already chained) in one transaction: all or none.
-    async fn append(&self, events: &[Event]) -> Result<(), StoreError>;
+    /// Appends events (already chained) in one transaction: all or none. The events are
+    /// given, not lent, so a store can bind their text without copying it.
+    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError>;
 
     /// Up to `limit` events of `stream` with `seq > after`, in order.
     async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError>;

@@ -386,16 +386,17 @@ impl Task {
             return Ok(());
         }
         let events = self.chained(n);
-        match self.store.append(&events).await {
+        let last = events.last().map(|e| Head {
+            seq: e.seq,
+            hash: e.hash,
+        });
+        match self.store.append(events).await {
             Ok(()) => {
-                self.committed(&events);
+                self.committed(n, last);
                 Ok(())
             }
             Err(e) => {
-                self.unconfirmed = events.last().map(|e| Head {
-                    seq: e.seq,
-                    hash: e.hash,
-                });
+                self.unconfirmed = last;
                 Err(self.failed(e))
             }
         }
@@ -420,10 +421,10 @@ impl Task {
     fn reconcile(&mut self, head: Option<Head>, expected: Head) {
         self.unconfirmed = None;
         if head == Some(expected) {
-            // It did commit: rebuild the batch exactly as it was written and settle it.
+            // It did commit: settle the batch it wrote, whose last event is that head.
             let n = usize::try_from(expected.seq + 1 - self.chain.next_seq).unwrap_or(0);
-            let events = self.chained(n.min(self.held.len()));
-            self.committed(&events);
+            let n = n.min(self.held.len());
+            self.committed(n, (n > 0).then_some(expected));
         } else if head != self.chain.head() {
             tracing::error!(
                 stream = %self.chain.stream,
@@ -433,19 +434,19 @@ impl Task {
         }
     }
 
-    /// Settles committed events: advances the chain, acknowledges, and recovers.
-    fn committed(&mut self, events: &[Event]) {
-        let Some(last) = events.last() else { return };
+    /// Settles the `n` oldest held events, committed with `last` as the new head: advances
+    /// the chain, acknowledges, and recovers.
+    fn committed(&mut self, n: usize, last: Option<Head>) {
+        let Some(last) = last else { return };
+        let first_seq = self.chain.next_seq;
         self.chain.next_seq = last.seq + 1;
         self.chain.prev = last.hash;
-        for (s, e) in self.held.drain(..events.len()).zip(events) {
+        for (seq, s) in (first_seq..).zip(self.held.drain(..n)) {
             if let Some(ack) = s.ack {
-                let _ = ack.send(Ok(e.seq));
+                let _ = ack.send(Ok(seq));
             }
         }
-        self.stats
-            .written
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.stats.written.fetch_add(n as u64, Ordering::Relaxed);
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats
             .held

@@ -264,7 +264,7 @@ async fn a_payload_that_is_not_json_is_a_corrupt_row() {
         Draft::new(EventKind::Outcome, Some("r"), json!({})),
     );
     e.payload = "not json".into();
-    s.append(&[e]).await.unwrap();
+    s.append(vec![e]).await.unwrap();
     let err = report::build(s.as_ref(), &ReportQuery::default())
         .await
         .unwrap_err();

@@ -338,13 +338,13 @@ async fn by_kind_pages_in_time_order(store: &Arc<dyn Store>) {
     };
     let o = EventKind::Outcome;
     store
-        .append(&chain(
+        .append(chain(
             &a,
             &[(10, o), (10, EventKind::Attempt), (20, o), (30, o)],
         ))
         .await
         .unwrap();
-    store.append(&chain(&b, &[(10, o), (20, o)])).await.unwrap();
+    store.append(chain(&b, &[(10, o), (20, o)])).await.unwrap();
     let mut seen = Vec::new();
     let mut after: Option<Position> = None;
     loop {

@@ -37,8 +37,7 @@ async fn append_chain(store: &dyn Store, stream: &str, n: u64) {
         prev = e.hash;
         batch.push(e);
         if batch.len() == 10_000 || seq == n {
-            store.append(&batch).await.unwrap();
-            batch.clear();
+            store.append(std::mem::take(&mut batch)).await.unwrap();
         }
     }
 }

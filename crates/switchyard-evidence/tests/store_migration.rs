@@ -104,7 +104,7 @@ async fn an_old_store_keeps_its_events_and_its_chain() {
         head.hash,
         Draft::new(EventKind::Outcome, None, json!({"after": "migration"})),
     );
-    store.append(&[next]).await.unwrap();
+    store.append(vec![next]).await.unwrap();
     assert_eq!(
         verify_stream(&store, "node").await.unwrap().unwrap().events,
         501

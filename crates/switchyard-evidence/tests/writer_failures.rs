@@ -55,7 +55,7 @@ async fn a_full_disk_is_a_full_error() {
     let store = sqlite("full").await;
     store.limit_pages(Some(1));
     let e = Event::chain("n", 1, Digest::GENESIS, big(0));
-    let err = store.append(&[e]).await.unwrap_err();
+    let err = store.append(vec![e]).await.unwrap_err();
     assert!(err.is_full(), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("the store is full"), "{text}");
@@ -181,7 +181,7 @@ impl Store for Gated {
     async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
         self.inner.head(stream).await
     }
-    async fn append(&self, events: &[Event]) -> Result<(), StoreError> {
+    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
         self.permits.acquire().await.unwrap().forget();
         self.inner.append(events).await?;
         if self.lose_reply.swap(false, Ordering::SeqCst) {

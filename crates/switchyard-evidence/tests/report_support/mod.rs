@@ -39,7 +39,7 @@ pub async fn append(store: &Arc<dyn Store>, stream: &str, rows: &[(i64, EventKin
         prev = e.hash;
         events.push(e);
     }
-    store.append(&events).await.unwrap();
+    store.append(events).await.unwrap();
 }
 
 pub fn attempt(model: &str, error: Option<&str>) -> Value {
