@@ -2,12 +2,14 @@
 //! the text the gateway writes on every request: upstream request bodies, answers, evidence
 //! payloads, decision digests.
 //!
-//! serde_json escapes strings (and every struct key) one byte at a time, at about nine
-//! instructions a byte: on a plain chat request that was the largest single cost after the
-//! event store (a 1 KB prompt sent upstream, some hundred keys of evidence). This writer checks
-//! eight bytes at a time for the three things JSON escapes (`"`, `\`, controls) and copies clean
-//! runs whole. Everything else follows serde_json's compact format exactly: the tests compare
-//! both writers on arbitrary values.
+//! serde_json checks every byte of a string (and of every struct key) against its escape table,
+//! about nine instructions a byte. This writer checks eight bytes at a time for the three
+//! things JSON escapes (`"`, `\`, controls) and copies clean strings whole. Measured with
+//! callgrind on a plain chat request: the upstream body (a 1 KB prompt) costs 7.3k instead of
+//! 12.1k instructions; payloads of many short keys cost about the same as with serde_json (their
+//! cost is per string, not per byte). Everything else follows serde_json's compact format
+//! exactly, floats through serde_json's own formatter: the tests compare both writers on every
+//! serde shape and on arbitrary values.
 
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Write as _};
@@ -297,8 +299,8 @@ fn push_i64(out: &mut String, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
-/// Appends a finite float as serde_json writes it (its shortest round-trip form, by the same
-/// formatter); `None` when it is not finite.
+/// Appends a finite float as serde_json writes it (its shortest round-trip form, by its own
+/// formatter, into a stack buffer); `null` should the formatter fail.
 fn push_float(out: &mut String, write: impl FnOnce(&mut &mut [u8]) -> std::io::Result<()>) {
     let mut text = [0u8; 32];
     let mut rest: &mut [u8] = &mut text;
