@@ -67,13 +67,14 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, e: &Event) {
-        self.stream.push(e.stream.clone());
+    /// Takes the event's text into the columns (moved, not copied).
+    fn push(&mut self, e: Event) {
+        self.stream.push(e.stream);
         self.seq.push(i64::try_from(e.seq).unwrap_or(i64::MAX));
         self.ts_ms.push(e.ts_ms);
-        self.kind.push(e.kind.clone());
-        self.request_id.push(e.request_id.clone());
-        self.payload.push(e.payload.clone());
+        self.kind.push(e.kind);
+        self.request_id.push(e.request_id);
+        self.payload.push(e.payload);
         self.prev_hash.push(e.prev_hash.to_hex());
         self.hash.push(e.hash.to_hex());
     }
@@ -140,9 +141,10 @@ impl Store for PostgresStore {
         // One statement per batch: each column travels as one array parameter, and UNNEST
         // turns the arrays back into rows. Far fewer parameters to bind and parse than a
         // multi-row VALUES list.
-        for chunk in events.chunks(ROWS_PER_INSERT) {
-            let mut cols = Columns::with_capacity(chunk.len());
-            for e in chunk {
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let mut cols = Columns::with_capacity(events.len().min(ROWS_PER_INSERT));
+            for e in events.by_ref().take(ROWS_PER_INSERT) {
                 cols.push(e);
             }
             sqlx::query(

@@ -47,6 +47,8 @@ impl io::Write for Fnv1a {
 /// `fnv1a64:<16 hex digits>` of `value`'s JSON. Canonical because every map in the policy
 /// types is a `BTreeMap` and struct fields serialise in declaration order.
 pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
+    /// The most text kept between digests on one thread.
+    const MAX_KEPT: usize = 64 * 1024;
     thread_local! {
         /// The JSON text of the last value digested on this thread, its buffer kept: a
         /// decision's input is about a kilobyte, regrown from nothing on every request.
@@ -62,6 +64,10 @@ pub fn digest<T: Serialize + ?Sized>(value: &T) -> String {
                 h.update(b"\0serialise-error:");
                 h.update(e.to_string().as_bytes());
             }
+        }
+        if text.capacity() > MAX_KEPT {
+            // A rare huge input (a profile with thousands of targets) is not kept for good.
+            *text = String::new();
         }
     };
     TEXT.with(|kept| match kept.try_borrow_mut() {
@@ -95,5 +101,21 @@ mod tests {
         assert_eq!(digest(&a), digest(&b));
         assert_ne!(digest(&a), digest(&[1, 2]));
         assert!(digest(&a).starts_with("fnv1a64:"));
+    }
+
+    /// Digests recorded before the gateway wrote JSON itself hashed serde_json's text: the same
+    /// value still digests the same, small or past the kept buffer, and again after either.
+    #[test]
+    fn digests_hash_serde_json_text_whatever_the_size() {
+        let of_serde_json = |v: &serde_json::Value| {
+            let mut h = Fnv1a::default();
+            h.update(serde_json::to_string(v).unwrap().as_bytes());
+            format!("fnv1a64:{:016x}", h.finish())
+        };
+        let small = serde_json::json!({"model": "fast", "text": "a \"quoted\"\nline", "n": 1.5});
+        let big = serde_json::json!({"targets": vec!["openai/gpt-4o-mini"; 10_000]});
+        for v in [&small, &big, &small, &big] {
+            assert_eq!(digest(v), of_serde_json(v));
+        }
     }
 }
