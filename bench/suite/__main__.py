@@ -73,7 +73,8 @@ def meta(cfg) -> dict:
 
 def main(argv) -> int:
     cfg = parse_args(argv)
-    out = Path(cfg.out)
+    # Absolute: the peers run from their own directories and are handed paths under it.
+    out = Path(cfg.out).resolve()
     (out / "logs").mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     bins = Path(cfg.bin_dir)
