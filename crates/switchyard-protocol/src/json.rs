@@ -13,6 +13,7 @@
 
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 mod compound;
 #[cfg(test)]
@@ -99,6 +100,53 @@ fn escapes_in(word: u64) -> u64 {
 #[inline]
 pub fn push_str(out: &mut String, s: &str) {
     escape(out, s);
+}
+
+/// Appends a string that lives as long as the program (a struct's field name, a variant's
+/// name) as a JSON string. Serde hands every field name over as such a string, so payloads of
+/// many short keys check the same few hundred strings again and again: each is checked once,
+/// and a clean one is remembered by where it lives and how long it is (see [`known_clean`]).
+#[inline]
+pub(crate) fn push_static(out: &mut String, s: &'static str) {
+    if known_clean(s) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        escape(out, s);
+    }
+}
+
+/// Slots of the table of program-lifetime strings known to need no escape.
+const CLEAN_SLOTS: usize = 1024;
+
+/// Each slot holds a clean string's address with its length in the top 16 bits (0: empty).
+/// A `&'static str` never changes, so a string found clean stays clean; two strings that share
+/// an address (one a prefix of the other) differ in length. Slots are only ever overwritten
+/// with another clean string, so a lost race or a collision costs a re-check, never a wrong
+/// answer.
+static CLEAN: [AtomicU64; CLEAN_SLOTS] = [const { AtomicU64::new(0) }; CLEAN_SLOTS];
+
+/// Whether `s` needs no escape, from the table when it is there.
+#[inline]
+fn known_clean(s: &'static str) -> bool {
+    let (addr, len) = (s.as_ptr().addr() as u64, s.len() as u64);
+    if addr >> 48 != 0 || len >> 16 != 0 {
+        // Not representable in a slot (no such address on today's 64-bit targets).
+        return first_escape(s.as_bytes(), 0).is_none();
+    }
+    let tag = addr | len << 48;
+    // Fibonacci hashing: the top bits of the product spread nearby addresses over the table.
+    let slot = &CLEAN[(tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize % CLEAN_SLOTS];
+    if slot.load(Ordering::Relaxed) == tag {
+        return true;
+    }
+    let clean = first_escape(s.as_bytes(), 0).is_none();
+    if clean {
+        slot.store(tag, Ordering::Relaxed);
+    }
+    clean
 }
 
 /// Appends `s` as a JSON string, quotes included, to a byte buffer.
@@ -430,7 +478,12 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        self.serialize_str(variant)
+        if std::mem::take(&mut self.raw) {
+            self.out.push_str(variant);
+        } else {
+            push_static(self.out, variant);
+        }
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -447,7 +500,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         value: &T,
     ) -> Result<(), Error> {
         self.out.push('{');
-        push_str(self.out, variant);
+        push_static(self.out, variant);
         self.out.push(':');
         value.serialize(&mut *self)?;
         self.out.push('}');
@@ -475,7 +528,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         _len: usize,
     ) -> Result<Compound<'a, 'o>, Error> {
         self.out.push('{');
-        push_str(self.out, variant);
+        push_static(self.out, variant);
         self.out.push_str(":[");
         Ok(Compound::new(self, "]}"))
     }
@@ -497,7 +550,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Writer<'o> {
         _len: usize,
     ) -> Result<Compound<'a, 'o>, Error> {
         self.out.push('{');
-        push_str(self.out, variant);
+        push_static(self.out, variant);
         self.out.push_str(":{");
         Ok(Compound::new(self, "}}"))
     }

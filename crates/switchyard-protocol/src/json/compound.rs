@@ -1,7 +1,8 @@
 //! Sequences, maps and structs for the JSON writer, and the serializer of map keys.
 
 use super::{
-    Error, Writer, key_must_be_a_string, push_f32, push_f64, push_i64, push_str, push_u64,
+    Error, Writer, key_must_be_a_string, push_f32, push_f64, push_i64, push_static, push_str,
+    push_u64,
 };
 use serde::ser::{self, Impossible, Serialize};
 use std::fmt::Write as _;
@@ -53,7 +54,7 @@ impl<'a, 'o> Compound<'a, 'o> {
             return written;
         }
         self.comma();
-        push_str(self.w.out, key);
+        push_static(self.w.out, key);
         self.w.out.push(':');
         value.serialize(&mut *self.w)
     }
@@ -164,7 +165,8 @@ impl ser::Serializer for KeyWriter<'_> {
         _index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        self.serialize_str(variant)
+        push_static(self.out, variant);
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,

@@ -243,6 +243,65 @@ fn keys_serde_json_refuses_are_refused() {
 }
 
 #[test]
+fn field_and_variant_names_are_escaped_however_often_they_are_written() {
+    // Field and variant names are program-lifetime strings the writer remembers once checked:
+    // one that needs escapes must be escaped every time, and a clean prefix sharing its address
+    // (a shorter string at the same place) must not make it pass as clean.
+    const NAME: &str = "ab\"c\u{1}d";
+    const CLEAN: &str = "plain";
+    struct Fields(&'static str, &'static str);
+    impl Serialize for Fields {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut st = s.serialize_struct("Fields", 2)?;
+            st.serialize_field(self.0, &1)?;
+            st.serialize_field(self.1, self.1)?;
+            st.end()
+        }
+    }
+    #[derive(Serialize)]
+    enum Named {
+        #[serde(rename = "un\"it")]
+        Unit,
+        #[serde(rename = "new\ttype")]
+        Newtype(u8),
+        #[serde(rename = "tu\\ple")]
+        Tuple(u8, u8),
+        #[serde(rename = "st\nruct")]
+        Struct {
+            #[serde(rename = "fi\"eld")]
+            field: u8,
+        },
+    }
+    struct VariantKey;
+    impl Serialize for VariantKey {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry(&Named::Unit, &1)?;
+            m.end()
+        }
+    }
+    let prefix = &NAME[..2];
+    for _ in 0..3 {
+        same(&Fields(prefix, NAME));
+        same(&Fields(NAME, prefix));
+        same(&Fields(CLEAN, &CLEAN[1..]));
+        same(&vec![
+            Named::Unit,
+            Named::Newtype(1),
+            Named::Tuple(1, 2),
+            Named::Struct { field: 3 },
+        ]);
+        same(&VariantKey);
+    }
+    assert_eq!(
+        to_string(&Fields(prefix, NAME)).unwrap(),
+        r#"{"ab":1,"ab\"c\u0001d":"ab\"c\u0001d"}"#
+    );
+}
+
+#[test]
 fn a_failed_value_leaves_the_buffer_as_it_was() {
     let mut out = String::from("kept");
     let bad: BTreeMap<Vec<u8>, u8> = [(vec![1], 1)].into_iter().collect();
