@@ -88,8 +88,9 @@ def rows(results: dict) -> list[tuple]:
     s5 = results.get("soak")
     if s5:
         label = f"(5) soak {s5['seconds']:.0f} s @ {s5['rate']:.0f}/s"
-        for key, name in (("rss_start_kb", "RSS start MB"), ("rss_middle_kb", "RSS middle MB"),
-                          ("rss_end_kb", "RSS end MB")):
+        for key, name in (("rss_start_kb", "RSS start MB (median)"),
+                          ("rss_middle_kb", "RSS middle MB (median)"),
+                          ("rss_end_kb", "RSS end MB (median)"), ("rss_max_kb", "RSS max MB")):
             out.append((label, name, "-", "-", f"{s5[key] / 1024:.1f}", ""))
             label = ""
         growth = s5["growth"]

@@ -180,11 +180,21 @@ def soak(servers, loads, bodies, cfg) -> dict:
     loads.fleet.stop("soak")
     result = json.loads(out_bytes.decode().strip().splitlines()[-1])
     warm = min(10.0, cfg.soak_seconds * 0.25)
+    # RSS under load is a sawtooth (the allocator returns freed pages to the system in bursts;
+    # with mimalloc about ±2 MB every second or so), so one sample per point can land on a tooth
+    # or a trough. Each point is the median of the samples in a window of a twentieth of the
+    # soak (30 s of 600; at least one sample): after the warm-up, at the middle, at the end.
+    window = max(1.0, cfg.soak_seconds / 20)
 
     def at(t):
-        return min(samples, key=lambda s: abs(s[0] - t))[1] if samples else 0
+        if not samples:
+            return 0
+        t = min(max(t, window / 2), cfg.soak_seconds - window / 2)
+        near = sorted(rss for when, rss in samples if abs(when - t) <= window / 2)
+        return near[len(near) // 2] if near else min(samples, key=lambda s: abs(s[0] - t))[1]
 
-    start, middle, end = at(warm), at(cfg.soak_seconds / 2), at(cfg.soak_seconds)
+    start = at(warm + window / 2)
+    middle, end = at(cfg.soak_seconds / 2), at(cfg.soak_seconds)
     out = {
         "rate": rate,
         "seconds": cfg.soak_seconds,
