@@ -110,10 +110,7 @@ pub fn push_str(out: &mut String, s: &str) {
 #[inline]
 pub(crate) fn push_static(out: &mut String, s: &'static str) {
     if known_clean(s) {
-        out.reserve(s.len() + 2);
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+        quoted(out, s);
     } else {
         escape(out, s);
     }
@@ -196,14 +193,18 @@ impl Sink for Vec<u8> {
 #[inline]
 fn escape(out: &mut impl Sink, s: &str) {
     match first_escape(s.as_bytes(), 0) {
-        None => {
-            out.reserve_more(s.len() + 2);
-            out.ascii(b'"');
-            out.text(s);
-            out.ascii(b'"');
-        }
+        None => quoted(out, s),
         Some(at) => escape_from(out, s, at),
     }
+}
+
+/// Writes `s`, which needs no escape, between quotes.
+#[inline]
+fn quoted(out: &mut impl Sink, s: &str) {
+    out.reserve_more(s.len() + 2);
+    out.ascii(b'"');
+    out.text(s);
+    out.ascii(b'"');
 }
 
 /// Eight bytes of `bytes` from `at`, little endian.
