@@ -217,6 +217,16 @@ pub fn redact_text<'a>(
     detectors: &Detectors,
     policy: &RedactionPolicy,
 ) -> Cow<'a, str> {
+    redact_spans(text, detectors, policy, |_, hit| hit)
+}
+
+/// [`redact_text`], each finding's span first passed through `widen` (given the text).
+fn redact_spans<'a>(
+    text: &'a str,
+    detectors: &Detectors,
+    policy: &RedactionPolicy,
+    widen: impl Fn(&str, Range<usize>) -> Range<usize>,
+) -> Cow<'a, str> {
     let mut current = Cow::Borrowed(text);
     if policy.redact.is_empty() {
         return current;
@@ -224,21 +234,26 @@ pub fn redact_text<'a>(
     // Each pass turns at least one scanned byte into placeholder bytes, which are never
     // scanned again, so this ends; the second pass catches matches a cut made possible.
     loop {
-        let hits = detectors.scan_classes(&current, |c| policy.redact.contains(c));
+        let mut hits: Vec<_> = detectors
+            .scan_classes(&current, |c| policy.redact.contains(c))
+            .into_iter()
+            .map(|hit| (widen(&current, hit.start..hit.end), hit.detector))
+            .collect();
         if hits.is_empty() {
             return current;
         }
+        hits.sort_by_key(|(span, _)| span.start);
         let mut out = String::with_capacity(current.len());
         let mut at = 0;
         let mut hits = hits.into_iter().peekable();
-        while let Some(hit) = hits.next() {
-            let mut end = hit.end;
-            while let Some(next) = hits.next_if(|n| n.start < end) {
+        while let Some((span, detector)) = hits.next() {
+            let mut end = span.end;
+            while let Some((next, _)) = hits.next_if(|(n, _)| n.start < end) {
                 end = end.max(next.end);
             }
-            out.push_str(current.get(at..hit.start).unwrap_or_default());
+            out.push_str(current.get(at..span.start).unwrap_or_default());
             out.push_str(PLACEHOLDER_PREFIX);
-            out.push_str(hit.detector);
+            out.push_str(detector);
             out.push(']');
             at = end;
         }
@@ -272,10 +287,38 @@ pub fn redact_request(
     out
 }
 
+/// The escape sequence of JSON text (`\n`, `\u0040`) that byte `at` belongs to, if any.
+fn escape_around(text: &str, at: usize) -> Option<Range<usize>> {
+    let bytes = text.as_bytes();
+    // A backslash starts an escape unless it is itself escaped (an odd run before it).
+    let starts = |i: usize| {
+        let before = bytes.get(..i).unwrap_or_default();
+        bytes.get(i) == Some(&b'\\')
+            && before.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 0
+    };
+    (0..=5.min(at)).map(|k| at - k).find_map(|i| {
+        let len = if bytes.get(i + 1) == Some(&b'u') {
+            6
+        } else {
+            2
+        };
+        (starts(i) && at < i + len).then(|| i..(i + len).min(bytes.len()))
+    })
+}
+
 /// Redacts tool-call arguments as text; if that broke JSON that was valid (a custom pattern
-/// spanning a quote), redacts the parsed value instead. `None` when nothing changed.
+/// spanning a quote), redacts the parsed value instead. `None` when nothing changed. A finding
+/// that starts or ends inside an escape sequence (`n@example.com` read out of a newline and
+/// `@example.com`) takes the whole escape with it: cut in half, the escape broke the JSON, and
+/// the parsed value, which holds no such finding, was left as it was, finding and all.
 fn redact_arguments(args: &str, detectors: &Detectors, policy: &RedactionPolicy) -> Option<String> {
-    let Cow::Owned(redacted) = redact_text(args, detectors, policy) else {
+    let whole_escapes = |text: &str, span: Range<usize>| {
+        let start = escape_around(text, span.start).map_or(span.start, |e| e.start);
+        let last = span.end.saturating_sub(1).max(span.start);
+        let end = escape_around(text, last).map_or(span.end, |e| e.end.max(span.end));
+        start..end
+    };
+    let Cow::Owned(redacted) = redact_spans(args, detectors, policy, whole_escapes) else {
         return None;
     };
     if serde_json::from_str::<Value>(&redacted).is_ok() {

@@ -156,6 +156,44 @@ fn tool_arguments_stay_json_when_a_custom_pattern_spans_quotes() {
 }
 
 #[test]
+fn a_finding_that_starts_inside_a_json_escape_takes_the_escape_with_it() {
+    // The JSON text reads `n@0.aask`, an address made of the `\n` escape's letter; the parsed
+    // value holds a newline instead and no address. Found by the redaction property test.
+    let policy = RedactionPolicy::default();
+    let args = r#"{"q":"\n@0.aask-proj","r":"\\","s":"x\u0040bob@example.com"}"#;
+    let out = redact_arguments(args, &DETECTORS, &policy).unwrap();
+    assert_eq!(
+        out,
+        r#"{"q":"[REDACTED:email]-proj","r":"\\","s":"x[REDACTED:email]"}"#
+    );
+    assert!(serde_json::from_str::<Value>(&out).is_ok());
+    let call = |arguments: &str| ChatRequest {
+        messages: vec![Message {
+            tool_calls: vec![ToolCall {
+                id: "c1".to_owned(),
+                name: "f".to_owned(),
+                arguments: arguments.to_owned(),
+            }],
+            ..Message::text(Role::Assistant, "")
+        }],
+        ..ChatRequest::default()
+    };
+    let found = crate::classify::classify(&call(&out), crate::DataClasses::EMPTY, &DETECTORS);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert_eq!(redact_arguments(&out, &DETECTORS, &policy), None);
+    for (at, escape) in [
+        (6, Some(6..8)),
+        (7, Some(6..8)),
+        (8, None),
+        (28, Some(27..29)),
+    ] {
+        assert_eq!(escape_around(args, at), escape, "byte {at}");
+    }
+    assert_eq!(escape_around(args, 40), Some(37..43));
+    assert_eq!(escape_around(args, 43), None);
+}
+
+#[test]
 fn json_bodies_are_redacted_for_logging() {
     let body = json!({
         "model": "openai/gpt-4o-mini",
