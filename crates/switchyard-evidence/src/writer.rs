@@ -37,6 +37,38 @@ struct Submission {
     ack: Option<oneshot::Sender<Result<u64, String>>>,
 }
 
+/// The runtime writers run on: one thread of its own, for the life of the process, so that a
+/// writer's wakeups (each queued event, each reply of the store) never land on the threads
+/// serving requests. On the request workers they did: every wake of the writer task, or of a
+/// task it stole on the way, woke the other worker, and a request's work bounced between
+/// them. With one request at a time, moving the writer here took the gateway from 246 to 182
+/// us of CPU per request and its median latency from 309 to 245 us; at 32 it changes nothing.
+/// It lives as long as the process because connections a store opens from it stay bound to
+/// its I/O driver. `None` if the thread could not be started: writers then run where they are
+/// started.
+fn writer_thread() -> Option<&'static tokio::runtime::Handle> {
+    static THREAD: std::sync::OnceLock<Option<tokio::runtime::Handle>> = std::sync::OnceLock::new();
+    THREAD
+        .get_or_init(|| {
+            let started = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .and_then(|runtime| {
+                    let handle = runtime.handle().clone();
+                    std::thread::Builder::new()
+                        .name("evidence-writer".into())
+                        .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                        .map(|_| handle)
+                });
+            started
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "no thread for the event writer: it shares the request workers");
+                })
+                .ok()
+        })
+        .as_ref()
+}
+
 /// Counters the metrics endpoint reads.
 #[derive(Debug, Default)]
 pub struct LogStats {
@@ -140,7 +172,10 @@ impl EventLog {
             dropped_since_log: 0,
             unconfirmed: None,
         };
-        let task = tokio::spawn(writer.run(rx));
+        let task = match writer_thread() {
+            Some(thread) => thread.spawn(writer.run(rx)),
+            None => tokio::spawn(writer.run(rx)),
+        };
         Ok((
             EventLog {
                 tx,
