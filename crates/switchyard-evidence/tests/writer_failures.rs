@@ -2,7 +2,7 @@
 //! hold events, count the failures and report itself unhealthy, durable records fail instead
 //! of hanging, and once space returns the held events are written and the chain holds. A
 //! full queue is counted, never a silent drop; a commit whose reply was lost is not written
-//! twice.
+//! twice. And the writer works on its own thread, never on the workers serving requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;
@@ -174,6 +174,8 @@ struct Gated {
     inner: Arc<SqliteStore>,
     permits: Semaphore,
     lose_reply: AtomicBool,
+    /// The name of the thread each append ran on.
+    appended_on: std::sync::Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -183,6 +185,11 @@ impl Store for Gated {
     }
     async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
         self.permits.acquire().await.unwrap().forget();
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_owned();
+        self.appended_on.lock().unwrap().push(thread);
         self.inner.append(events).await?;
         if self.lose_reply.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Query("connection reset during COMMIT".into()));
@@ -260,6 +267,7 @@ async fn a_full_queue_is_counted_and_waited_on_never_dropped() {
         inner: sqlite("queue-full").await,
         permits: Semaphore::new(0),
         lose_reply: AtomicBool::new(false),
+        appended_on: Default::default(),
     });
     let (log, writer) = EventLog::start(gated.clone(), "node", 4).await.unwrap();
     // The writer is stuck in its first append; the queue (4) fills and submitters wait.
@@ -297,6 +305,7 @@ async fn a_commit_whose_reply_was_lost_is_not_written_twice() {
         inner: sqlite("lost-reply").await,
         permits: Semaphore::new(1_000),
         lose_reply: AtomicBool::new(true),
+        appended_on: Default::default(),
     });
     let (log, writer) = EventLog::start(gated.clone(), "node", 64).await.unwrap();
     let first = log.record_durable(big(0)).await.unwrap();
@@ -309,4 +318,27 @@ async fn a_commit_whose_reply_was_lost_is_not_written_twice() {
         .unwrap()
         .unwrap();
     assert_eq!(ok.events, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_written_from_the_writer_thread_not_the_request_workers() {
+    let gated = Arc::new(Gated {
+        inner: sqlite("thread").await,
+        permits: Semaphore::new(1_000),
+        lose_reply: AtomicBool::new(false),
+        appended_on: Default::default(),
+    });
+    let (log, writer) = EventLog::start(gated.clone(), "node", 64).await.unwrap();
+    let recorded = tokio::spawn(async move {
+        log.record_durable(big(0)).await.unwrap();
+        log.record(big(1)).await;
+    });
+    recorded.await.unwrap();
+    writer.flushed().await;
+    let threads = gated.appended_on.lock().unwrap().clone();
+    assert!(!threads.is_empty());
+    assert!(
+        threads.iter().all(|t| t == "evidence-writer"),
+        "appends ran on {threads:?}"
+    );
 }
