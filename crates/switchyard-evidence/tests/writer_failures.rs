@@ -178,6 +178,16 @@ struct Gated {
     appended_on: std::sync::Mutex<Vec<String>>,
 }
 
+/// A gated SQLite store under a fresh file named after `prefix`.
+async fn gated(prefix: &str, permits: usize, lose_reply: bool) -> Arc<Gated> {
+    Arc::new(Gated {
+        inner: sqlite(prefix).await,
+        permits: Semaphore::new(permits),
+        lose_reply: AtomicBool::new(lose_reply),
+        appended_on: Default::default(),
+    })
+}
+
 #[async_trait]
 impl Store for Gated {
     async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
@@ -263,12 +273,7 @@ impl Store for Gated {
 
 #[tokio::test]
 async fn a_full_queue_is_counted_and_waited_on_never_dropped() {
-    let gated = Arc::new(Gated {
-        inner: sqlite("queue-full").await,
-        permits: Semaphore::new(0),
-        lose_reply: AtomicBool::new(false),
-        appended_on: Default::default(),
-    });
+    let gated = gated("queue-full", 0, false).await;
     let (log, writer) = EventLog::start(gated.clone(), "node", 4).await.unwrap();
     // The writer is stuck in its first append; the queue (4) fills and submitters wait.
     let mut submitters = Vec::new();
@@ -301,12 +306,7 @@ async fn a_full_queue_is_counted_and_waited_on_never_dropped() {
 
 #[tokio::test]
 async fn a_commit_whose_reply_was_lost_is_not_written_twice() {
-    let gated = Arc::new(Gated {
-        inner: sqlite("lost-reply").await,
-        permits: Semaphore::new(1_000),
-        lose_reply: AtomicBool::new(true),
-        appended_on: Default::default(),
-    });
+    let gated = gated("lost-reply", 1_000, true).await;
     let (log, writer) = EventLog::start(gated.clone(), "node", 64).await.unwrap();
     let first = log.record_durable(big(0)).await.unwrap();
     assert_eq!(first, 1, "the lost reply is found committed on the retry");
@@ -322,12 +322,7 @@ async fn a_commit_whose_reply_was_lost_is_not_written_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_are_written_from_the_writer_thread_not_the_request_workers() {
-    let gated = Arc::new(Gated {
-        inner: sqlite("thread").await,
-        permits: Semaphore::new(1_000),
-        lose_reply: AtomicBool::new(false),
-        appended_on: Default::default(),
-    });
+    let gated = gated("thread", 1_000, false).await;
     let (log, writer) = EventLog::start(gated.clone(), "node", 64).await.unwrap();
     let recorded = tokio::spawn(async move {
         log.record_durable(big(0)).await.unwrap();
