@@ -8,7 +8,9 @@ pub mod anthropic;
 pub mod bedrock;
 pub mod gemini;
 pub mod http;
+pub mod model_id;
 pub mod openai;
+pub mod url;
 pub mod workers_ai;
 
 use async_trait::async_trait;
@@ -137,6 +139,14 @@ pub struct Call<'a> {
 /// One wire family. Implementations translate and call; they keep no per-request state.
 #[async_trait]
 pub trait Provider: Send + Sync {
+    /// Whether `model` is an id this family could name at `endpoint`, by its grammar
+    /// ([`model_id`]); a refusal is the client's bad request (400). Every call checks its model
+    /// this way before any I/O; config loading may check configured upstream ids with it too.
+    fn check_model(&self, endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+        let _ = (endpoint, model);
+        Ok(())
+    }
+
     /// A complete answer.
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError>;
 
