@@ -3,7 +3,7 @@
 //! `message_stop`. Anthropic has no embeddings API.
 
 use crate::http::{self, Decoded, JsonBody};
-use crate::{Call, Credentials, EventStream, Provider};
+use crate::{Call, Credentials, Endpoint, EventStream, Provider, model_id, url};
 use async_trait::async_trait;
 use switchyard_protocol::anthropic::{
     self as wire, EventDecoder, MessagesResponse, StreamEventWire,
@@ -29,15 +29,19 @@ fn request(
             "Anthropic models return one choice; `n` must be 1",
         ));
     }
+    let model = model_id::body(call.model)?;
+    let url = url::fixed(call.endpoint, "messages")?;
     let quirks = &call.endpoint.quirks;
     let mut canonical = req.clone();
     canonical.stream = stream;
     let body = wire::request_from_canonical(
         &canonical,
-        call.model,
+        model,
         quirks.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
     );
-    let mut builder = http::post(call, "messages")
+    let mut builder = call
+        .http
+        .post(url)
         .header(
             "anthropic-version",
             quirks
@@ -54,6 +58,10 @@ fn request(
 
 #[async_trait]
 impl Provider for Anthropic {
+    fn check_model(&self, _endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+        model_id::body(model).map(drop)
+    }
+
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let resp = http::send(call, request(call, req, false)?).await?;
         let message: MessagesResponse = http::read_json(call, resp).await?;

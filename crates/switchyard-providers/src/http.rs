@@ -5,9 +5,7 @@ use crate::{Call, EventStream};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, ready};
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{LazyLock, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use switchyard_protocol::sse::{self, Event};
@@ -62,36 +60,6 @@ pub async fn send(
         message,
         retry_after,
     ))
-}
-
-/// Starts a POST to `{base_url}/{operation}`. Each URL is parsed once per process and kept
-/// (reqwest parses a string URL on every request, ~5% of a plain request's instructions); a
-/// URL that does not parse goes to reqwest as a string, which reports it as before.
-pub fn post(call: Call<'_>, operation: &'static str) -> reqwest::RequestBuilder {
-    type Urls = HashMap<String, HashMap<&'static str, reqwest::Url>>;
-    /// Base URLs kept at most (one per configured endpoint; reloads may add a few).
-    const MAX_BASES: usize = 256;
-    static URLS: LazyLock<RwLock<Urls>> = LazyLock::new(Default::default);
-    let base = call.endpoint.base_url.as_str();
-    let kept = URLS
-        .read()
-        .ok()
-        .and_then(|urls| urls.get(base).and_then(|ops| ops.get(operation)).cloned());
-    if let Some(url) = kept {
-        return call.http.post(url);
-    }
-    let spelled = format!("{base}/{operation}");
-    let Ok(url) = reqwest::Url::parse(&spelled) else {
-        return call.http.post(spelled);
-    };
-    if let Ok(mut urls) = URLS.write()
-        && (urls.len() < MAX_BASES || urls.contains_key(base))
-    {
-        urls.entry(base.to_owned())
-            .or_default()
-            .insert(operation, url.clone());
-    }
-    call.http.post(url)
 }
 
 /// Maps a reqwest failure to a kind, without leaking URLs that might hold keys.
@@ -425,57 +393,6 @@ pub fn client() -> Result<reqwest::Client, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Credentials, Endpoint, Family, Quirks};
-
-    fn endpoint(base_url: &str) -> Endpoint {
-        Endpoint {
-            name: "p".into(),
-            family: Family::Openai,
-            base_url: base_url.into(),
-            credentials: Credentials::None,
-            region: None,
-            quirks: Quirks::default(),
-        }
-    }
-
-    fn url_of(http: &reqwest::Client, endpoint: &Endpoint, operation: &'static str) -> String {
-        let call = Call {
-            http,
-            endpoint,
-            model: "m",
-            timeout: Duration::from_secs(1),
-        };
-        match post(call, operation).build() {
-            Ok(req) => req.url().to_string(),
-            Err(e) => format!("error: {e}"),
-        }
-    }
-
-    #[test]
-    fn kept_urls_are_per_base_and_operation() {
-        let http = client().unwrap();
-        let a = endpoint("http://127.0.0.1:9/v1");
-        let b = endpoint("http://10.0.0.1:8000/openai/v1");
-        for _ in 0..2 {
-            assert_eq!(
-                url_of(&http, &a, "chat/completions"),
-                "http://127.0.0.1:9/v1/chat/completions"
-            );
-            assert_eq!(
-                url_of(&http, &a, "embeddings"),
-                "http://127.0.0.1:9/v1/embeddings"
-            );
-            assert_eq!(
-                url_of(&http, &b, "chat/completions"),
-                "http://10.0.0.1:8000/openai/v1/chat/completions"
-            );
-        }
-        // A base that does not parse is still reqwest's to refuse, every time.
-        let bad = endpoint("not a url");
-        for _ in 0..2 {
-            assert!(url_of(&http, &bad, "chat/completions").starts_with("error: "));
-        }
-    }
 
     fn response_of(chunks: &[&'static str]) -> reqwest::Response {
         let pieces: Vec<Result<Bytes, std::io::Error>> = chunks

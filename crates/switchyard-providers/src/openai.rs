@@ -3,9 +3,12 @@
 //! [`Quirks`](crate::Quirks).
 
 use crate::http::{self, Decoded, JsonBody};
-use crate::{Call, Credentials, EventStream, Provider};
+use crate::model_id;
+use crate::url::{self, Base, Piece};
+use crate::{Call, Credentials, Endpoint, EventStream, Provider};
 use async_trait::async_trait;
 use futures::StreamExt;
+use reqwest::Url;
 use switchyard_protocol::openai::{
     self as wire, ChatCompletion, ChatCompletionChunk, ChunkDecoder, EmbeddingResponse,
 };
@@ -16,15 +19,40 @@ use switchyard_protocol::{
 /// The OpenAI-compatible adapter.
 pub struct OpenAi;
 
-/// A POST to an operation (`chat/completions`, `embeddings`) of this endpoint and model.
-fn post(call: Call<'_>, operation: &'static str) -> reqwest::RequestBuilder {
-    match &call.endpoint.quirks.azure_api_version {
-        Some(version) => call.http.post(format!(
-            "{}/openai/deployments/{}/{operation}?api-version={version}",
-            call.endpoint.base_url, call.model
-        )),
-        None => http::post(call, operation),
+/// The grammar of this endpoint's model ids: Azure deployment names, which fill a URL
+/// segment, or the free ids of servers that read the model from the body only.
+fn check_model(endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+    match endpoint.quirks.azure_api_version {
+        Some(_) => model_id::azure_deployment(model).map(drop),
+        None => model_id::body(model).map(drop),
     }
+}
+
+/// The URL of an operation (`chat/completions`, `embeddings`): `{base}/{operation}`, or for
+/// Azure `{base}/openai/deployments/{deployment}/{operation}?api-version={version}`.
+pub(crate) fn operation_url(call: Call<'_>, operation: &'static str) -> Result<Url, ProviderError> {
+    let Some(version) = &call.endpoint.quirks.azure_api_version else {
+        model_id::body(call.model)?;
+        return url::fixed(call.endpoint, operation);
+    };
+    let deployment = model_id::azure_deployment(call.model)?;
+    url::build(
+        &Base::of(call.endpoint)?,
+        [
+            Piece::Fixed("openai/deployments"),
+            Piece::Model(deployment),
+            Piece::Fixed(operation),
+        ],
+        &[("api-version", version)],
+    )
+}
+
+/// A POST to an operation of this endpoint and model, authorized.
+fn post(call: Call<'_>, operation: &'static str) -> Result<reqwest::RequestBuilder, ProviderError> {
+    Ok(authorize(
+        call,
+        call.http.post(operation_url(call, operation)?),
+    ))
 }
 
 fn authorize(call: Call<'_>, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -62,9 +90,13 @@ pub fn upstream_request(
 
 #[async_trait]
 impl Provider for OpenAi {
+    fn check_model(&self, endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+        check_model(endpoint, model)
+    }
+
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let body = upstream_request(call, req, false);
-        let builder = authorize(call, post(call, "chat/completions").json_body(&body));
+        let builder = post(call, "chat/completions")?.json_body(&body);
         let resp = http::send(call, builder).await?;
         let completion: ChatCompletion = http::read_json(call, resp).await?;
         if completion.choices.is_empty() {
@@ -81,7 +113,7 @@ impl Provider for OpenAi {
         req: &ChatRequest,
     ) -> Result<EventStream, ProviderError> {
         let body = upstream_request(call, req, true);
-        let builder = authorize(call, post(call, "chat/completions").json_body(&body));
+        let builder = post(call, "chat/completions")?.json_body(&body);
         let resp = http::send(call, builder).await?;
         Ok(decode_sse(resp))
     }
@@ -98,7 +130,7 @@ impl Provider for OpenAi {
             dimensions: req.dimensions,
             user: req.user.clone(),
         };
-        let builder = authorize(call, post(call, "embeddings").json_body(&body));
+        let builder = post(call, "embeddings")?.json_body(&body);
         let resp = http::send(call, builder).await?;
         let parsed: EmbeddingResponse = http::read_json(call, resp).await?;
         embeddings_to_canonical(parsed, req.input.len())

@@ -11,9 +11,11 @@ pub mod stream;
 pub mod wire;
 
 use crate::http;
-use crate::{Call, Credentials, EventStream, Provider};
+use crate::url::{self, Base, Piece};
+use crate::{Call, Credentials, Endpoint, EventStream, Provider, model_id};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
+use reqwest::Url;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use std::time::{Duration, SystemTime};
 use switchyard_protocol::{
@@ -47,24 +49,30 @@ fn region<'a>(call: &Call<'a>) -> Result<&'a str, ProviderError> {
         })
 }
 
+/// `{base}/model/{modelId}/{action}`, the model id one segment encoded as the AWS SDKs encode
+/// a URI label; the signature covers exactly this URL's text.
+pub(crate) fn action_url(call: Call<'_>, action: &'static str) -> Result<Url, ProviderError> {
+    let model = model_id::bedrock(call.model)?;
+    url::build(
+        &Base::of(call.endpoint)?,
+        [
+            Piece::Fixed("model"),
+            Piece::Model(model),
+            Piece::Fixed(action),
+        ],
+        &[],
+    )
+}
+
 /// Signs and sends `POST {base}/model/{model}/{action}`. Non-2xx answers become typed errors.
 async fn post(
     call: Call<'_>,
-    action: &str,
+    action: &'static str,
     body: Vec<u8>,
     accept: &str,
 ) -> Result<reqwest::Response, ProviderError> {
-    let url = format!(
-        "{}/model/{}/{action}",
-        call.endpoint.base_url,
-        sign::encode_label(call.model)
-    );
-    let mut builder = call
-        .http
-        .post(&url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, accept);
-    match &call.endpoint.credentials {
+    let url = action_url(call, action)?;
+    let auth: Vec<(&'static str, HeaderValue)> = match &call.endpoint.credentials {
         Credentials::Aws {
             access_key_id,
             secret_access_key,
@@ -77,19 +85,17 @@ async fn post(
             };
             let unsigned = sign::Unsigned {
                 method: "POST",
-                url: &url,
+                url: url.as_str(),
                 headers: &[("content-type", "application/json"), ("accept", accept)],
                 body: &body,
             };
-            for h in sign::signature_headers(&unsigned, keys, region(&call)?, SystemTime::now())? {
-                builder = builder.header(h.name, sensitive(&h.value, h.sensitive)?);
-            }
+            sign::signature_headers(&unsigned, keys, region(&call)?, SystemTime::now())?
+                .into_iter()
+                .map(|h| Ok((h.name, sensitive(&h.value, h.sensitive)?)))
+                .collect::<Result<_, ProviderError>>()?
         }
         Credentials::ApiKey(key) => {
-            builder = builder.header(
-                reqwest::header::AUTHORIZATION,
-                sensitive(&format!("Bearer {key}"), true)?,
-            );
+            vec![("authorization", sensitive(&format!("Bearer {key}"), true)?)]
         }
         Credentials::None => {
             return Err(ProviderError::new(
@@ -100,6 +106,14 @@ async fn post(
                 ),
             ));
         }
+    };
+    let mut builder = call
+        .http
+        .post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, accept);
+    for (name, value) in auth {
+        builder = builder.header(name, value);
     }
     send(call, builder.body(body)).await
 }
@@ -195,6 +209,10 @@ async fn embed_one(
 
 #[async_trait]
 impl Provider for Bedrock {
+    fn check_model(&self, _endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+        model_id::bedrock(model).map(drop)
+    }
+
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let body = converse_body(&call, req)?;
         let resp = post(call, "converse", body, "application/json").await?;

@@ -1,6 +1,7 @@
-//! SigV4 for Bedrock Runtime: the `bedrock` signing name, the region of the endpoint, model
-//! ids encoded into the path the way the AWS SDKs encode a URI label. Signing is delegated to
-//! `aws-sigv4`; this module only decides what gets signed. It never logs a key or a signature.
+//! SigV4 for Bedrock Runtime: the `bedrock` signing name and the region of the endpoint, over
+//! the URL [`crate::url`] built (model ids encoded the way the AWS SDKs encode a URI label).
+//! Signing is delegated to `aws-sigv4`; this module only decides what gets signed. It never
+//! logs a key or a signature.
 
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
@@ -87,20 +88,6 @@ pub fn signature_headers(
             sensitive: h.sensitive() || h.name().eq_ignore_ascii_case("authorization"),
         })
         .collect())
-}
-
-/// Percent-encodes a URI path label as the AWS SDKs do: everything but `A-Z a-z 0-9 - _ . ~`
-/// (so `:` in `anthropic.claude-3-haiku-20240307-v1:0` and `/` in ARNs are encoded).
-pub fn encode_label(label: &str) -> String {
-    let mut out = String::with_capacity(label.len());
-    for b in label.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The public Bedrock Runtime endpoint of an AWS region.
@@ -194,19 +181,6 @@ mod tests {
                     || h.name.eq_ignore_ascii_case("x-amz-security-token"))
                 .all(|h| h.sensitive)
         );
-    }
-
-    #[test]
-    fn labels_are_encoded_like_the_sdks() {
-        assert_eq!(
-            encode_label("anthropic.claude-3-haiku-20240307-v1:0"),
-            "anthropic.claude-3-haiku-20240307-v1%3A0"
-        );
-        assert_eq!(
-            encode_label("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x"),
-            "arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x"
-        );
-        assert_eq!(encode_label("a b~"), "a%20b~");
     }
 
     #[test]

@@ -18,9 +18,11 @@ pub use error::classify;
 pub use stream::StreamDecoder;
 
 use crate::http::{self, JsonBody};
-use crate::{Call, Credentials, EventStream, Provider};
+use crate::url::{self, Base, Piece};
+use crate::{Call, Credentials, Endpoint, EventStream, Provider, model_id};
 use async_trait::async_trait;
 use futures::StreamExt;
+use reqwest::Url;
 use switchyard_protocol::{
     ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, ErrorKind, ProviderError, Usage,
 };
@@ -36,38 +38,31 @@ pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 pub struct Gemini;
 
 /// The resource name of a model: `models/{id}` for a bare id, as given for `models/…` and
-/// `tunedModels/…`. Anything that could escape the path is refused.
+/// `tunedModels/…` (the grammar is [`model_id::gemini`]).
 pub fn model_resource(model: &str) -> Result<String, ProviderError> {
-    let safe = |s: &str| {
-        !s.is_empty()
-            && s != "."
-            && s != ".."
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-    };
-    match model.split_once('/') {
-        None if safe(model) => Ok(format!("models/{model}")),
-        Some((collection @ ("models" | "tunedModels"), id)) if safe(id) => {
-            Ok(format!("{collection}/{id}"))
-        }
-        _ => Err(ProviderError::new(
-            ErrorKind::BadRequest,
-            format!("\"{model}\" is not a Gemini model id"),
-        )),
-    }
+    model_id::gemini(model).map(|path| path.resource())
 }
 
-/// The URL of `{model}:{action}`. A base URL that already ends in `/v1beta` is accepted.
-fn url(call: Call<'_>, action: &str) -> Result<String, ProviderError> {
-    let base = call.endpoint.base_url.trim_end_matches('/');
-    let base = base.strip_suffix("/v1beta").unwrap_or(base);
-    Ok(format!(
-        "{base}/v1beta/{}:{action}",
-        model_resource(call.model)?
-    ))
+/// The URL of `{model}:{verb}` under `{base}/v1beta/` (a base that already ends in `/v1beta`
+/// is accepted), with `query`.
+pub(crate) fn method_url(
+    call: Call<'_>,
+    verb: &'static str,
+    query: &[(&str, &str)],
+) -> Result<Url, ProviderError> {
+    let model = model_id::gemini(call.model)?;
+    let base = Base::of(call.endpoint)?;
+    let version = (!base.ends_with_segment("v1beta")).then_some(Piece::Fixed("v1beta"));
+    url::build(
+        &base,
+        version
+            .into_iter()
+            .chain([Piece::Model(model), Piece::Verb(verb)]),
+        query,
+    )
 }
 
-fn post<T: serde::Serialize>(call: Call<'_>, url: String, body: &T) -> reqwest::RequestBuilder {
+fn post<T: serde::Serialize>(call: Call<'_>, url: Url, body: &T) -> reqwest::RequestBuilder {
     let builder = call.http.post(url).json_body(body);
     match &call.endpoint.credentials {
         Credentials::ApiKey(key) => builder.header("x-goog-api-key", key),
@@ -118,9 +113,14 @@ pub fn decode_sse(resp: reqwest::Response, model: &str, candidates: u32) -> Even
 
 #[async_trait]
 impl Provider for Gemini {
+    fn check_model(&self, _endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+        model_id::gemini(model).map(drop)
+    }
+
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let body = request_from_canonical(req)?;
-        let resp = send(call, post(call, url(call, "generateContent")?, &body)).await?;
+        let url = method_url(call, "generateContent", &[])?;
+        let resp = send(call, post(call, url, &body)).await?;
         let parsed: GenerateContentResponse = http::read_json(call, resp).await?;
         response_to_canonical(parsed, call.model)
     }
@@ -131,7 +131,7 @@ impl Provider for Gemini {
         req: &ChatRequest,
     ) -> Result<EventStream, ProviderError> {
         let body = request_from_canonical(req)?;
-        let url = url(call, "streamGenerateContent")? + "?alt=sse";
+        let url = method_url(call, "streamGenerateContent", &[("alt", "sse")])?;
         let resp = send(call, post(call, url, &body)).await?;
         Ok(decode_sse(resp, call.model, req.n))
     }
@@ -162,7 +162,8 @@ impl Provider for Gemini {
                 })
                 .collect(),
         };
-        let resp = send(call, post(call, url(call, "batchEmbedContents")?, &body)).await?;
+        let url = method_url(call, "batchEmbedContents", &[])?;
+        let resp = send(call, post(call, url, &body)).await?;
         let parsed: BatchEmbedContentsResponse = http::read_json(call, resp).await?;
         embeddings_to_canonical(parsed, call.model, req.input.len())
     }

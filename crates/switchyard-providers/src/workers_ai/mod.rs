@@ -12,9 +12,11 @@ mod tests;
 pub use stream::NativeStreamDecoder;
 
 use crate::http::{self, JsonBody};
-use crate::{Call, Credentials, EventStream, Provider, openai};
+use crate::url::{self, Base, Piece};
+use crate::{Call, Credentials, Endpoint, EventStream, Provider, model_id, openai};
 use async_trait::async_trait;
 use futures::StreamExt;
+use reqwest::Url;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use switchyard_protocol::openai::{self as oai, ChatCompletion, EmbeddingResponse};
@@ -65,38 +67,41 @@ fn account_id<'a>(call: Call<'a>) -> Result<&'a str, ProviderError> {
     Ok(account)
 }
 
-/// Model ids look like `@cf/meta/llama-3.1-8b-instruct`; anything that could leave the path
-/// (`?`, `#`, `..`, spaces) is refused.
-fn check_model(model: &str) -> Result<(), ProviderError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "@/._-:".contains(c);
-    if model.is_empty() || !model.chars().all(allowed) || model.split('/').any(|seg| seg == "..") {
-        return Err(bad_request(format!(
-            "\"{model}\" is not a Workers AI model id (like @cf/meta/llama-3.1-8b-instruct)"
-        )));
-    }
-    Ok(())
-}
-
-/// `{base}/accounts/{account}/ai/run/{model}`.
-fn run_url(call: Call<'_>) -> Result<String, ProviderError> {
+/// `{base}/accounts/{account}/ai/run/{model}`, each `/` of the model id a segment
+/// ([`model_id::workers_ai`]).
+pub(crate) fn run_url(call: Call<'_>) -> Result<Url, ProviderError> {
+    let model = model_id::workers_ai(call.model)?;
     let account = account_id(call)?;
-    check_model(call.model)?;
-    Ok(format!(
-        "{}/accounts/{account}/ai/run/{}",
-        call.endpoint.base_url, call.model
-    ))
+    url::build(
+        &Base::of(call.endpoint)?,
+        [
+            Piece::Fixed("accounts"),
+            Piece::Value(account),
+            Piece::Fixed("ai/run"),
+            Piece::Model(model),
+        ],
+        &[],
+    )
 }
 
-/// `{base}/accounts/{account}/ai/v1/{operation}`.
-fn compat_url(call: Call<'_>, operation: &str) -> Result<String, ProviderError> {
+/// `{base}/accounts/{account}/ai/v1/{operation}`; the model, checked all the same, travels in
+/// the body.
+pub(crate) fn compat_url(call: Call<'_>, operation: &'static str) -> Result<Url, ProviderError> {
+    model_id::workers_ai(call.model)?;
     let account = account_id(call)?;
-    Ok(format!(
-        "{}/accounts/{account}/ai/v1/{operation}",
-        call.endpoint.base_url
-    ))
+    url::build(
+        &Base::of(call.endpoint)?,
+        [
+            Piece::Fixed("accounts"),
+            Piece::Value(account),
+            Piece::Fixed("ai/v1"),
+            Piece::Fixed(operation),
+        ],
+        &[],
+    )
 }
 
-fn post(call: Call<'_>, url: String) -> reqwest::RequestBuilder {
+fn post(call: Call<'_>, url: Url) -> reqwest::RequestBuilder {
     let builder = call.http.post(url);
     match &call.endpoint.credentials {
         Credentials::ApiKey(token) => builder.bearer_auth(token),
@@ -267,6 +272,10 @@ async fn compat_embed(call: Call<'_>, req: &EmbedRequest) -> Result<EmbedRespons
 
 #[async_trait]
 impl Provider for WorkersAi {
+    fn check_model(&self, _endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
+        model_id::workers_ai(model).map(drop)
+    }
+
     async fn chat(&self, call: Call<'_>, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         if call.endpoint.quirks.openai_compatible {
             compat_chat(call, req).await

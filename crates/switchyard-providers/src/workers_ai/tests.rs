@@ -492,11 +492,11 @@ fn run_urls_and_compat_bodies_are_shaped_as_documented() {
         timeout: std::time::Duration::from_secs(1),
     };
     assert_eq!(
-        run_url(call).unwrap(),
+        run_url(call).unwrap().as_str(),
         "https://api.cloudflare.com/client/v4/accounts/acc/ai/run/@cf/meta/llama-3.1-8b-instruct"
     );
     assert_eq!(
-        compat_url(call, "embeddings").unwrap(),
+        compat_url(call, "embeddings").unwrap().as_str(),
         "https://api.cloudflare.com/client/v4/accounts/acc/ai/v1/embeddings"
     );
     let mut req = request();
