@@ -85,6 +85,20 @@ mod signing {
     }
 
     #[tokio::test]
+    async fn an_arn_model_id_is_one_signed_segment_the_mock_verifies() {
+        let h = conformance::Harness::start(fixture()).await;
+        let endpoint = endpoint(&h.root, conformance::KEY);
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.mock.chat-v1:0";
+        let resp = h
+            .adapter
+            .chat(h.call(&endpoint, arn), &conformance::hello())
+            .await
+            .unwrap();
+        assert!(!resp.choices.is_empty());
+        assert_eq!(h.mock.hits(arn), 1);
+    }
+
+    #[tokio::test]
     async fn region_comes_from_the_url_or_config() {
         let h = conformance::Harness::start(fixture()).await;
         let mut endpoint = endpoint(&h.root, conformance::KEY);
