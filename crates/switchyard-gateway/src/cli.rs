@@ -321,7 +321,14 @@ pub async fn serve(config: config::Config, http: reqwest::Client) -> Result<(), 
     if let Some(path) = &config.source {
         crate::profiles::watch::spawn(&state, path.clone())?;
     }
-    crate::listen::serve(listener, server::router(state), server::shutdown_signal()).await;
+    let edge = crate::listen::Edge::new(&config.limits);
+    crate::listen::serve(
+        listener,
+        server::router(state),
+        edge,
+        server::shutdown_signal(),
+    )
+    .await;
     events
         .record(switchyard_evidence::Draft::new(
             switchyard_evidence::EventKind::Lifecycle,

@@ -9,6 +9,32 @@ use switchyard_protocol::error::{AnthropicErrorBody, OpenAiErrorBody, OpenAiErro
 use switchyard_protocol::openai::WireError;
 use switchyard_protocol::{ErrorKind, ProviderError};
 
+/// The wire format a door answers errors in: Anthropic's on `/v1/messages`, OpenAI's elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    OpenAi,
+    Anthropic,
+}
+
+impl ErrorShape {
+    /// The shape of the door at `path` (a request target, query included or not).
+    pub fn of_path(path: &str) -> Self {
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        if path == "/v1/messages" || path.starts_with("/v1/messages/") {
+            ErrorShape::Anthropic
+        } else {
+            ErrorShape::OpenAi
+        }
+    }
+
+    /// The shape of the door a request head (whole or a prefix of it) is addressed to.
+    pub fn of_head(head: &[u8]) -> Self {
+        let line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+        let target = line.split(|b| *b == b' ').nth(1).unwrap_or(&[]);
+        std::str::from_utf8(target).map_or(ErrorShape::OpenAi, Self::of_path)
+    }
+}
+
 /// A failure answered to a client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
@@ -198,6 +224,12 @@ impl ApiError {
         let kind = match self {
             ApiError::ModelNotFound(_) | ApiError::NotFound(_) => "not_found_error",
             _ if status == 502 => "api_error",
+            // Anthropic answers every other client error (405, 408, 414, 431) with this type.
+            _ if (400..500).contains(&status)
+                && AnthropicErrorBody::type_for_status(status) == "api_error" =>
+            {
+                "invalid_request_error"
+            }
             _ => AnthropicErrorBody::type_for_status(status),
         };
         AnthropicErrorBody::new(kind, self.message())
@@ -216,6 +248,29 @@ impl ApiError {
     pub fn into_anthropic_response(self) -> Response {
         let resp = (self.anthropic_status(), axum::Json(self.anthropic_body())).into_response();
         self.finish(resp)
+    }
+}
+
+impl ApiError {
+    /// Renders in `shape`.
+    pub fn into_shaped_response(self, shape: ErrorShape) -> Response {
+        match shape {
+            ErrorShape::OpenAi => self.into_response(),
+            ErrorShape::Anthropic => self.into_anthropic_response(),
+        }
+    }
+
+    /// The status and JSON body in `shape`, for answers written below the router.
+    pub fn shaped_body(&self, shape: ErrorShape) -> (StatusCode, String) {
+        let body = match shape {
+            ErrorShape::OpenAi => serde_json::to_string(&self.openai_body()),
+            ErrorShape::Anthropic => serde_json::to_string(&self.anthropic_body()),
+        };
+        let status = match shape {
+            ErrorShape::OpenAi => self.status(),
+            ErrorShape::Anthropic => self.anthropic_status(),
+        };
+        (status, body.unwrap_or_default())
     }
 }
 

@@ -114,10 +114,14 @@ async fn not_found() -> Response {
     .into_response()
 }
 
-async fn method_not_allowed() -> Response {
-    let mut resp = ApiError::bad_request("method not allowed on this route").into_response();
-    *resp.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    resp
+async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    ApiError::Refused {
+        status: 405,
+        code: "method_not_allowed",
+        message: "method not allowed on this route".into(),
+        retry_after: None,
+    }
+    .into_shaped_response(crate::error::ErrorShape::of_path(uri.path()))
 }
 
 /// Prometheus text format: request metrics plus the event writer's counters.

@@ -114,6 +114,12 @@ pub struct Limits {
     pub heavy_concurrency: usize,
     /// Heavy-context requests waiting for a slot; past it they are refused (503).
     pub heavy_queue: usize,
+    /// From a request head's first byte to its last; past it the client gets a 408.
+    pub header_timeout: Duration,
+    /// Longest silence inside a request body the gateway is reading; past it, a 408.
+    pub body_idle_timeout: Duration,
+    /// Client connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -125,6 +131,14 @@ impl Default for Limits {
             stream_idle_timeout: Duration::from_secs(60),
             heavy_concurrency: 4,
             heavy_queue: 16,
+            // nginx's client_header_timeout is 60 s; a head is a few hundred bytes, sent in
+            // one write by every real client: 10 s is generous and frees slots 6x sooner.
+            header_timeout: Duration::from_secs(10),
+            // As nginx's client_body_timeout: a silence, not the whole upload.
+            body_idle_timeout: Duration::from_secs(30),
+            // Above the ~10k descriptors a default process may open; an operator who raises
+            // the descriptor limit sets this with it.
+            max_connections: 16_384,
         }
     }
 }

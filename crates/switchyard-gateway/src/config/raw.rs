@@ -94,6 +94,9 @@ pub struct RawLimits {
     pub heavy_concurrency: Option<Spanned<u64>>,
     /// …with at most this many waiting; more get 503 with Retry-After.
     pub heavy_queue: Option<Spanned<u64>>,
+    pub header_timeout_ms: Option<Spanned<u64>>,
+    pub body_idle_timeout_ms: Option<Spanned<u64>>,
+    pub max_connections: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

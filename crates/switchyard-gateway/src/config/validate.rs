@@ -214,6 +214,21 @@ pub fn validate(
             .map_or(defaults.heavy_queue, |q| {
                 usize::try_from(*q.get_ref()).unwrap_or(usize::MAX)
             }),
+        header_timeout: c.positive_ms(
+            &raw.limits.header_timeout_ms,
+            "limits.header_timeout_ms",
+            defaults.header_timeout,
+        ),
+        body_idle_timeout: c.positive_ms(
+            &raw.limits.body_idle_timeout_ms,
+            "limits.body_idle_timeout_ms",
+            defaults.body_idle_timeout,
+        ),
+        max_connections: c.positive_count(
+            &raw.limits.max_connections,
+            "limits.max_connections",
+            defaults.max_connections,
+        ),
     };
 
     let mut providers = BTreeMap::new();

@@ -86,6 +86,7 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
         .unwrap();
     let node = config.node.clone();
     let (events, _writer) = EventLog::start(store.clone(), &node, 4096).await.unwrap();
+    let edge = switchyard_gateway::listen::Edge::new(&config.limits);
     let state = server::AppState::new(
         config,
         switchyard_providers::http::client().unwrap(),
@@ -100,6 +101,7 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
     tokio::spawn(switchyard_gateway::listen::serve(
         listener,
         server::router(state),
+        edge,
         std::future::pending(),
     ));
     Gateway {
