@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use switchyard_protocol::openai::{ChatCompletion, ChatCompletionRequest};
-use switchyard_protocol::{ChatRequest, ChatResponse, anthropic, openai};
+use switchyard_protocol::{ChatRequest, ChatResponse, anthropic, body, openai};
 
 fn main() {
     divan::main();
@@ -100,6 +100,19 @@ fn openai_bytes_to_canonical(bencher: divan::Bencher) {
         .counter(divan::counter::BytesCount::new(bytes.len()))
         .bench(|| {
             serde_json::from_slice::<ChatCompletionRequest>(divan::black_box(&bytes))
+                .ok()
+                .map(openai::request_to_canonical)
+        });
+}
+
+/// As above, through `body::parse` (no copy of the body's text for a second reading).
+#[divan::bench]
+fn openai_bytes_to_canonical_by_body_parse(bencher: divan::Bencher) {
+    let bytes = openai_request_json().to_string().into_bytes();
+    bencher
+        .counter(divan::counter::BytesCount::new(bytes.len()))
+        .bench(|| {
+            body::parse::<ChatCompletionRequest>(divan::black_box(&bytes))
                 .ok()
                 .map(openai::request_to_canonical)
         });

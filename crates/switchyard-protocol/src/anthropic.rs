@@ -13,7 +13,10 @@ mod stream;
 pub use convert::*;
 pub use stream::{EventDecoder, EventEncoder};
 
+/// A Messages request as the client sent it. Its `Deserialize` names the field and the
+/// expected type when the body has the wrong shape, never the value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct MessagesRequest {
     pub model: String,
     pub max_tokens: u32,
@@ -40,6 +43,8 @@ pub struct MessagesRequest {
     pub extra: Map<String, Value>,
 }
 
+crate::body::body_serde!(MessagesRequest, crate::body::PathStyle::Dots);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +52,7 @@ pub struct RequestMetadata {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "expected a string or an array of text blocks")]
 pub enum SystemPrompt {
     Text(String),
     Blocks(Vec<TextBlock>),
@@ -69,7 +74,10 @@ pub struct InputMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a string or an array of content blocks (objects with a known `type`)"
+)]
 pub enum InputContent {
     Text(String),
     Blocks(Vec<ContentBlock>),
@@ -108,7 +116,10 @@ pub enum ContentBlock {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a string or an array of content blocks"
+)]
 pub enum ToolResultContent {
     Text(String),
     Blocks(Vec<ContentBlock>),

@@ -4,11 +4,14 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
+pub mod body;
 pub mod canonical;
 pub mod error;
+mod excerpt;
 pub mod json;
 pub mod openai;
 pub mod sse;
 
 pub use canonical::*;
 pub use error::{ErrorKind, ProviderError};
+pub use excerpt::{EXCERPT_CHARS, excerpt};

@@ -30,7 +30,18 @@ impl WireError {
     }
 }
 
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// A chat completions request as the client sent it. Its `Deserialize` names the field and
+/// the expected type when the body has the wrong shape, never the value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ChatCompletionRequest {
     pub model: String,
     pub messages: Vec<ChatMessage>,
@@ -68,6 +79,8 @@ pub struct ChatCompletionRequest {
     pub extra: Map<String, Value>,
 }
 
+crate::body::body_serde!(ChatCompletionRequest, crate::body::PathStyle::Brackets);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +88,7 @@ pub struct StreamOptions {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "expected a string or an array of strings")]
 pub enum StopWire {
     One(String),
     Many(Vec<String>),
@@ -99,7 +112,10 @@ pub struct ChatMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a string or an array of content parts (objects with a `type`)"
+)]
 pub enum MessageContent {
     Text(String),
     Parts(Vec<ContentPartWire>),
@@ -159,7 +175,10 @@ pub struct FunctionSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected `none`, `auto`, `required` or an object naming a function"
+)]
 pub enum ToolChoiceWire {
     Mode(String),
     Named(NamedToolChoice),
@@ -312,7 +331,10 @@ pub struct FunctionCallChunk {
     pub arguments: Option<String>,
 }
 
+/// An embeddings request as the client sent it; like [`ChatCompletionRequest`], its errors
+/// name the field, never the value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct EmbeddingRequest {
     pub model: String,
     pub input: EmbeddingInput,
@@ -324,8 +346,13 @@ pub struct EmbeddingRequest {
     pub user: Option<String>,
 }
 
+crate::body::body_serde!(EmbeddingRequest, crate::body::PathStyle::Brackets);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a string, an array of strings or an array of token ids"
+)]
 pub enum EmbeddingInput {
     One(String),
     Many(Vec<String>),

@@ -1,8 +1,10 @@
 //! Anthropic wire ↔ canonical conversions for requests and responses.
 
 use super::*;
+use crate::excerpt::excerpt;
 
-/// Parses a client's Messages request into the canonical model.
+/// Parses a client's Messages request into the canonical model. Errors quote client text only
+/// as an [`excerpt`].
 pub fn request_to_canonical(wire: MessagesRequest) -> Result<ChatRequest, WireError> {
     if wire.model.trim().is_empty() {
         return Err(invalid("model: must not be empty", "model"));
@@ -56,7 +58,10 @@ pub fn request_to_canonical(wire: MessagesRequest) -> Result<ChatRequest, WireEr
                 }
                 ("tool", Some(name)) => {
                     return Err(invalid(
-                        format!("tool_choice.name: \"{name}\" is not one of the tools"),
+                        format!(
+                            "tool_choice.name: \"{}\" is not one of the tools",
+                            excerpt(&name)
+                        ),
                         "tool_choice.name",
                     ));
                 }
@@ -69,7 +74,8 @@ pub fn request_to_canonical(wire: MessagesRequest) -> Result<ChatRequest, WireEr
                 (other, _) => {
                     return Err(invalid(
                         format!(
-                            "tool_choice.type: unknown \"{other}\"; expected auto, any, tool or none"
+                            "tool_choice.type: unknown \"{}\"; expected auto, any, tool or none",
+                            excerpt(other)
                         ),
                         "tool_choice.type",
                     ));
@@ -112,7 +118,10 @@ fn input_message_to_canonical(
         "assistant" => Role::Assistant,
         other => {
             return Err(invalid(
-                format!("messages.{i}.role: unknown role \"{other}\"; expected user or assistant"),
+                format!(
+                    "messages.{i}.role: unknown role \"{}\"; expected user or assistant",
+                    excerpt(other)
+                ),
                 format!("messages.{i}.role"),
             ));
         }

@@ -1,9 +1,11 @@
 //! OpenAI wire ↔ canonical conversions for requests, responses, usage and embeddings.
 
 use super::*;
+use crate::excerpt::excerpt;
 
 /// Parses a client's chat request into the canonical model, checking each message against its
-/// role. Errors name the offending field (`messages[2].tool_call_id`).
+/// role. Errors name the offending field (`messages[2].tool_call_id`) and quote client text
+/// only as an [`excerpt`].
 pub fn request_to_canonical(wire: ChatCompletionRequest) -> Result<ChatRequest, WireError> {
     if wire.model.trim().is_empty() {
         return Err(WireError::new("`model` must not be empty", "model"));
@@ -32,7 +34,10 @@ pub fn request_to_canonical(wire: ChatCompletionRequest) -> Result<ChatRequest, 
         && !tools.iter().any(|t| &t.name == name)
     {
         return Err(WireError::new(
-            format!("`tool_choice` names function \"{name}\", which is not in `tools`"),
+            format!(
+                "`tool_choice` names function \"{}\", which is not in `tools`",
+                excerpt(name)
+            ),
             "tool_choice",
         ));
     }
@@ -114,7 +119,8 @@ fn message_to_canonical(m: ChatMessage, i: usize) -> Result<Message, WireError> 
         other => {
             return Err(WireError::new(
                 format!(
-                    "unknown role \"{other}\"; expected system, developer, user, assistant or tool"
+                    "unknown role \"{}\"; expected system, developer, user, assistant or tool",
+                    excerpt(other)
                 ),
                 at("role"),
             ));
@@ -184,7 +190,10 @@ fn part_to_canonical(p: ContentPartWire, at: &str) -> Result<Part, WireError> {
         ("text", None, _) => Err(WireError::new("text part needs `text`", at)),
         ("image_url", _, None) => Err(WireError::new("image part needs `image_url`", at)),
         (other, _, _) => Err(WireError::new(
-            format!("content part type \"{other}\" is not supported; use text or image_url"),
+            format!(
+                "content part type \"{}\" is not supported; use text or image_url",
+                excerpt(other)
+            ),
             at,
         )),
     }
@@ -195,7 +204,7 @@ fn tool_to_canonical(t: ToolSpec, i: usize) -> Result<Tool, WireError> {
         return Err(WireError::new(
             format!(
                 "tool type \"{}\" is not supported; only \"function\"",
-                t.kind
+                excerpt(&t.kind)
             ),
             format!("tools[{i}].type"),
         ));
@@ -208,7 +217,10 @@ fn tool_to_canonical(t: ToolSpec, i: usize) -> Result<Tool, WireError> {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         return Err(WireError::new(
-            format!("invalid function name \"{name}\": use a-z, A-Z, 0-9, _ and -, at most 64"),
+            format!(
+                "invalid function name \"{}\": use a-z, A-Z, 0-9, _ and -, at most 64",
+                excerpt(&name)
+            ),
             format!("tools[{i}].function.name"),
         ));
     }
@@ -238,7 +250,8 @@ fn tool_choice_to_canonical(c: ToolChoiceWire) -> Result<ToolChoice, WireError> 
             "required" => Ok(ToolChoice::Required),
             other => Err(WireError::new(
                 format!(
-                    "unknown tool_choice \"{other}\"; expected auto, none, required or a named function"
+                    "unknown tool_choice \"{}\"; expected auto, none, required or a named function",
+                    excerpt(other)
                 ),
                 "tool_choice",
             )),
@@ -247,7 +260,7 @@ fn tool_choice_to_canonical(c: ToolChoiceWire) -> Result<ToolChoice, WireError> 
             Ok(ToolChoice::Function(n.function.name))
         }
         ToolChoiceWire::Named(n) => Err(WireError::new(
-            format!("tool_choice type \"{}\" is not supported", n.kind),
+            format!("tool_choice type \"{}\" is not supported", excerpt(&n.kind)),
             "tool_choice.type",
         )),
     }
@@ -270,7 +283,8 @@ fn response_format_to_canonical(f: ResponseFormatWire) -> Result<ResponseFormat,
         )),
         (other, _) => Err(WireError::new(
             format!(
-                "unknown response_format type \"{other}\"; expected text, json_object or json_schema"
+                "unknown response_format type \"{}\"; expected text, json_object or json_schema",
+                excerpt(other)
             ),
             "response_format.type",
         )),
@@ -552,7 +566,10 @@ pub fn embedding_request_to_canonical(wire: EmbeddingRequest) -> Result<EmbedReq
         None | Some("float") | Some("base64") => {}
         Some(other) => {
             return Err(WireError::new(
-                format!("unknown encoding_format \"{other}\"; expected float or base64"),
+                format!(
+                    "unknown encoding_format \"{}\"; expected float or base64",
+                    excerpt(other)
+                ),
                 "encoding_format",
             ));
         }
