@@ -9,12 +9,15 @@ use serde_json::{Map, Value};
 
 mod convert;
 mod stream;
+mod validate;
 
 pub use convert::*;
 pub use stream::{EventDecoder, EventEncoder};
+pub use validate::validate;
 
 /// A Messages request as the client sent it. Its `Deserialize` names the field and the
-/// expected type when the body has the wrong shape, never the value.
+/// expected type when the body has the wrong shape, never the value; ranges are checked by
+/// [`validate`] when it is converted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct MessagesRequest {

@@ -10,9 +10,12 @@ use std::collections::BTreeMap;
 
 mod convert;
 mod stream;
+mod validate;
 
 pub use convert::*;
 pub use stream::{ChunkDecoder, ChunkEncoder};
+pub(crate) use validate::{MODEL_CHARS, USER_CHARS};
+pub use validate::{validate_chat, validate_embeddings};
 
 /// A client request that does not make sense, with the JSON path of the offending field.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +42,8 @@ impl std::fmt::Display for WireError {
 impl std::error::Error for WireError {}
 
 /// A chat completions request as the client sent it. Its `Deserialize` names the field and
-/// the expected type when the body has the wrong shape, never the value.
+/// the expected type when the body has the wrong shape, never the value; ranges are checked by
+/// [`validate_chat`] when it is converted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct ChatCompletionRequest {
@@ -332,7 +336,7 @@ pub struct FunctionCallChunk {
 }
 
 /// An embeddings request as the client sent it; like [`ChatCompletionRequest`], its errors
-/// name the field, never the value.
+/// name the field, never the value, and [`validate_embeddings`] checks its ranges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
 pub struct EmbeddingRequest {

@@ -3,21 +3,10 @@
 use super::*;
 use crate::excerpt::excerpt;
 
-/// Parses a client's Messages request into the canonical model. Errors quote client text only
-/// as an [`excerpt`].
+/// Parses a client's Messages request into the canonical model, after [`validate`]. Errors
+/// quote client text only as an [`excerpt`].
 pub fn request_to_canonical(wire: MessagesRequest) -> Result<ChatRequest, WireError> {
-    if wire.model.trim().is_empty() {
-        return Err(invalid("model: must not be empty", "model"));
-    }
-    if wire.messages.is_empty() {
-        return Err(invalid(
-            "messages: at least one message is required",
-            "messages",
-        ));
-    }
-    if wire.max_tokens == 0 {
-        return Err(invalid("max_tokens: must be at least 1", "max_tokens"));
-    }
+    validate(&wire)?;
     let mut messages = Vec::new();
     if let Some(system) = wire.system {
         let text = match system {
@@ -238,7 +227,7 @@ pub fn request_from_canonical(
                 }],
             ),
             Role::User => ("user", parts_to_blocks(&m.content)),
-            _ => {
+            Role::System | Role::Assistant => {
                 let mut blocks = parts_to_blocks(&m.content);
                 blocks.extend(m.tool_calls.iter().map(|c| {
                     ContentBlock::ToolUse {
@@ -253,6 +242,10 @@ pub fn request_from_canonical(
                 ("assistant", blocks)
             }
         };
+        // Anthropic refuses empty content (an OpenAI client's `"content": ""` beside its calls).
+        if blocks.is_empty() {
+            continue;
+        }
         // Anthropic wants alternating turns: merge into the previous message of the same role.
         match messages.last_mut() {
             Some(last) if last.role == role => {
@@ -326,12 +319,15 @@ pub fn json_instruction(format: Option<&ResponseFormat>) -> Option<String> {
     }
 }
 
+/// Anthropic's blocks for canonical parts; empty text parts are left out, as Anthropic refuses
+/// empty text blocks.
 fn parts_to_blocks(parts: &[Part]) -> Vec<ContentBlock> {
     parts
         .iter()
-        .map(|p| match p {
-            Part::Text { text } => ContentBlock::Text { text: text.clone() },
-            Part::Image { url, .. } => ContentBlock::Image {
+        .filter_map(|p| match p {
+            Part::Text { text } if text.is_empty() => None,
+            Part::Text { text } => Some(ContentBlock::Text { text: text.clone() }),
+            Part::Image { url, .. } => Some(ContentBlock::Image {
                 source: match parse_data_url(url) {
                     Some((media_type, data)) => ImageSource::Base64 {
                         media_type: media_type.into(),
@@ -339,7 +335,7 @@ fn parts_to_blocks(parts: &[Part]) -> Vec<ContentBlock> {
                     },
                     None => ImageSource::Url { url: url.clone() },
                 },
-            },
+            }),
         })
         .collect()
 }

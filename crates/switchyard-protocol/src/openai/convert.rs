@@ -3,19 +3,11 @@
 use super::*;
 use crate::excerpt::excerpt;
 
-/// Parses a client's chat request into the canonical model, checking each message against its
-/// role. Errors name the offending field (`messages[2].tool_call_id`) and quote client text
-/// only as an [`excerpt`].
+/// Parses a client's chat request into the canonical model, after [`validate_chat`], checking
+/// each message against its role. Errors name the offending field (`messages[2].tool_call_id`)
+/// and quote client text only as an [`excerpt`].
 pub fn request_to_canonical(wire: ChatCompletionRequest) -> Result<ChatRequest, WireError> {
-    if wire.model.trim().is_empty() {
-        return Err(WireError::new("`model` must not be empty", "model"));
-    }
-    if wire.messages.is_empty() {
-        return Err(WireError::new(
-            "`messages` must hold at least one message",
-            "messages",
-        ));
-    }
+    validate_chat(&wire)?;
     let messages = wire
         .messages
         .into_iter()
@@ -52,28 +44,9 @@ pub fn request_to_canonical(wire: ChatCompletionRequest) -> Result<ChatRequest, 
         .map(response_format_to_canonical)
         .transpose()?;
     let n = wire.n.unwrap_or(1);
-    if !(1..=128).contains(&n) {
-        return Err(WireError::new("`n` must be between 1 and 128", "n"));
-    }
-    if let Some(t) = wire.temperature
-        && !(0.0..=2.0).contains(&t)
-    {
-        return Err(WireError::new(
-            "`temperature` must be between 0 and 2",
-            "temperature",
-        ));
-    }
-    if let Some(p) = wire.top_p
-        && !(0.0..=1.0).contains(&p)
-    {
-        return Err(WireError::new("`top_p` must be between 0 and 1", "top_p"));
-    }
     let stop = match wire.stop {
         None => Vec::new(),
         Some(StopWire::One(s)) => vec![s],
-        Some(StopWire::Many(v)) if v.len() > 4 => {
-            return Err(WireError::new("`stop` takes at most 4 sequences", "stop"));
-        }
         Some(StopWire::Many(v)) => v,
     };
     let stream = wire.stream.unwrap_or(false);
@@ -538,8 +511,9 @@ pub fn response_to_canonical(wire: ChatCompletion) -> ChatResponse {
     }
 }
 
-/// Parses a client's embeddings request.
+/// Parses a client's embeddings request, after [`validate_embeddings`].
 pub fn embedding_request_to_canonical(wire: EmbeddingRequest) -> Result<EmbedRequest, WireError> {
+    validate_embeddings(&wire)?;
     let input = match wire.input {
         EmbeddingInput::One(s) => vec![s],
         EmbeddingInput::Many(v) => v,
@@ -550,30 +524,6 @@ pub fn embedding_request_to_canonical(wire: EmbeddingRequest) -> Result<EmbedReq
             ));
         }
     };
-    if input.is_empty() {
-        return Err(WireError::new("`input` must not be empty", "input"));
-    }
-    if input.len() > 2048 {
-        return Err(WireError::new("`input` takes at most 2048 items", "input"));
-    }
-    if let Some(i) = input.iter().position(String::is_empty) {
-        return Err(WireError::new(
-            "input strings must not be empty",
-            format!("input[{i}]"),
-        ));
-    }
-    match wire.encoding_format.as_deref() {
-        None | Some("float") | Some("base64") => {}
-        Some(other) => {
-            return Err(WireError::new(
-                format!(
-                    "unknown encoding_format \"{}\"; expected float or base64",
-                    excerpt(other)
-                ),
-                "encoding_format",
-            ));
-        }
-    }
     Ok(EmbedRequest {
         model: wire.model,
         input,
