@@ -197,3 +197,16 @@ fn bodies_still_round_trip_through_serde() {
         wire
     );
 }
+
+#[test]
+fn a_body_that_is_not_utf8_is_refused_as_not_json() {
+    let bytes =
+        b"{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"\xff\xfe\"}]}";
+    let e = serde_json::from_slice::<ChatCompletionRequest>(bytes).unwrap_err();
+    assert!(e.is_syntax() || e.is_data(), "{e}");
+    let e = body::parse::<ChatCompletionRequest>(bytes).unwrap_err();
+    assert!(
+        e.message.starts_with("the request body is not valid JSON"),
+        "{e:?}"
+    );
+}
