@@ -3,7 +3,7 @@
 //! events from `message_start` to `message_stop` with a `ping` after the start.
 
 use crate::reply::{self, Frame};
-use crate::{Mock, synth};
+use crate::{Mock, offload, synth};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -75,7 +75,10 @@ pub(crate) async fn messages(
         words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
         seed: scenario.seed,
     };
-    let resp = synth::complete(&req, &model, shape);
+    let resp = match offload::chat(&req, &model, shape).await {
+        Ok(resp) => resp,
+        Err(stop) => return reply::stopped(&stop, error),
+    };
     if !req.stream {
         return reply::json(&wire::response_from_canonical(&resp, &model), &scenario);
     }

@@ -1,19 +1,26 @@
 //! The mock upstream: one HTTP server that speaks every provider family's wire format (OpenAI
 //! and Azure OpenAI, Anthropic, Gemini, Workers AI, Bedrock) with deterministic content and
 //! scripted misbehaviour. It is the upstream of every test and benchmark; each family's module
-//! is written from that provider's published API reference, not from our adapters.
+//! is written from that provider's published API reference, not from our adapters. Whatever a
+//! request asks for is bounded by [`Limits`], and heavy answers are generated off the async
+//! workers ([`offload`]): no request can make the mock run out of memory or stop answering.
 #![forbid(unsafe_code)]
 // Handlers return early with a finished `Response`; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
 mod anthropic;
 mod bedrock;
+pub mod budget;
+pub mod embedding;
 mod gemini;
+pub mod limits;
+pub mod offload;
 mod openai;
 mod reply;
 pub mod scenario;
 pub mod schema;
 pub mod synth;
+pub mod tokens;
 mod workers_ai;
 
 use axum::Router;
@@ -22,6 +29,7 @@ use axum::routing::{get, post};
 use reply::Hits;
 use std::sync::Arc;
 
+pub use limits::{Limit, Limits, Stop};
 pub use scenario::{MockConfig, Scenario};
 
 /// Shared state of a running mock.

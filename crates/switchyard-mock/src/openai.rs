@@ -2,15 +2,17 @@
 //! routes (`api-key` header, `api-version` query parameter). Follows the OpenAI API reference:
 //! unknown body parameters are refused as the real API refuses them.
 
+use crate::embedding::{self, Dimensions};
+use crate::limits::{Exceeded, Limits};
 use crate::reply::{self, Frame};
-use crate::{Mock, synth};
+use crate::{Mock, Scenario, offload, synth};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use switchyard_protocol::openai::{self as wire, ChunkEncoder};
-use switchyard_protocol::sse;
+use switchyard_protocol::{EmbedRequest, sse};
 
 /// Body parameters the Chat Completions API accepts besides the ones the wire types name.
 const KNOWN_CHAT_PARAMS: &[&str] = &[
@@ -45,6 +47,29 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
         "error": {"message": message, "type": kind, "param": null, "code": code}
     });
     (status, axum::Json(body)).into_response()
+}
+
+/// `dimensions` out of the model's range, worded as the API words its integer bounds.
+fn dimensions_error(model: &str, e: &Exceeded) -> Response {
+    let asked = e.requested.unwrap_or(0);
+    let (message, code) = if asked == 0 {
+        (
+            "Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got 0 instead.".to_owned(),
+            "integer_below_min_value",
+        )
+    } else {
+        (
+            format!(
+                "Invalid 'dimensions': integer above maximum value. Expected a value <= {} (the most {model} gives), but got {asked} instead.",
+                e.allowed
+            ),
+            "integer_above_max_value",
+        )
+    };
+    let body = serde_json::json!({"error": {
+        "message": message, "type": "invalid_request_error", "param": "dimensions", "code": code,
+    }});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 fn authorize(mock: &Mock, headers: &HeaderMap, azure: bool) -> Result<(), Response> {
@@ -144,7 +169,10 @@ pub(crate) async fn answer_chat(
         words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
         seed: scenario.seed,
     };
-    let resp = synth::complete(&req, &model, shape);
+    let resp = match offload::chat(&req, &model, shape).await {
+        Ok(resp) => resp,
+        Err(stop) => return reply::stopped(&stop, error),
+    };
     if !req.stream {
         return reply::json(&wire::response_from_canonical(&resp, &model), &scenario);
     }
@@ -210,6 +238,10 @@ async fn answer_embeddings(
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.message),
     };
     let model = model.unwrap_or_else(|| req.model.clone());
+    let dims = match dimensions(mock, &model, &req) {
+        Ok(dims) => dims,
+        Err(resp) => return resp,
+    };
     let scenario = match reply::prelude(mock, &model, headers, query, error).await {
         Ok(s) => s,
         Err(resp) => return resp,
@@ -217,31 +249,63 @@ async fn answer_embeddings(
     if scenario.malformed {
         return reply::malformed("application/json");
     }
-    let out = synth::embed(&req, &model, mock.config.embedding_dims.unwrap_or(256));
-    let data = out
-        .data
-        .iter()
-        .enumerate()
-        .map(|(i, v)| wire::EmbeddingData {
-            object: "embedding".into(),
-            index: i as u32,
-            embedding: if base64 {
-                serde_json::Value::String(wire::embedding_base64(v))
-            } else {
-                serde_json::json!(v)
+    embeddings_answer(req, model, dims, base64, &scenario).await
+}
+
+/// The model's embedding sizes, or the refusal of a `dimensions` it cannot give.
+pub(crate) fn dimensions(
+    mock: &Mock,
+    model: &str,
+    req: &EmbedRequest,
+) -> Result<Dimensions, Response> {
+    let dims = Dimensions::of(model, mock.config.embedding_dims.unwrap_or(256));
+    match dims.resolve(req.dimensions, "dimensions") {
+        Ok(_) => Ok(dims),
+        Err(e) => Err(dimensions_error(model, &e)),
+    }
+}
+
+/// The embeddings of a checked request in OpenAI's format (Workers AI's compatible route
+/// shares it), built and written off the async workers unless light.
+pub(crate) async fn embeddings_answer(
+    req: EmbedRequest,
+    model: String,
+    dims: Dimensions,
+    base64: bool,
+    scenario: &Scenario,
+) -> Response {
+    let light = offload::embed_is_light(&req, dims);
+    let written = offload::run(light, move |cancel| {
+        let out = embedding::embed(&req, &model, dims, &Limits::DEFAULT, cancel)?;
+        let data = out
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| wire::EmbeddingData {
+                object: "embedding".into(),
+                index: i as u32,
+                embedding: if base64 {
+                    serde_json::Value::String(wire::embedding_base64(v))
+                } else {
+                    serde_json::json!(v)
+                },
+            })
+            .collect();
+        reply::to_json(&wire::EmbeddingResponse {
+            object: "list".into(),
+            data,
+            model,
+            usage: wire::EmbeddingUsage {
+                prompt_tokens: out.usage.input_tokens,
+                total_tokens: out.usage.input_tokens,
             },
         })
-        .collect();
-    let body = wire::EmbeddingResponse {
-        object: "list".into(),
-        data,
-        model,
-        usage: wire::EmbeddingUsage {
-            prompt_tokens: out.usage.input_tokens,
-            total_tokens: out.usage.input_tokens,
-        },
-    };
-    reply::json(&body, &scenario)
+    })
+    .await;
+    match written {
+        Ok(body) => reply::json_text(body, scenario),
+        Err(stop) => reply::stopped(&stop, error),
+    }
 }
 
 pub(crate) async fn models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {

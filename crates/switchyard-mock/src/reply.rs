@@ -1,7 +1,7 @@
 //! What every family's handler shares: resolving the scenario, counting hits, scripted
 //! failures (status, `Retry-After`, reset, malformed) and paced streaming bodies with cuts.
 
-use crate::{Mock, Scenario};
+use crate::{Mock, Scenario, Stop};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +11,16 @@ use std::sync::Mutex;
 
 /// Renders an error in a family's own format.
 pub(crate) type ErrorFn = fn(StatusCode, &str) -> Response;
+
+/// The answer to a generation that stopped, in the family's format: a refusal is a 400 naming
+/// the limit; a cancelled one is answered to nobody; a failed one is a 500.
+pub(crate) fn stopped(stop: &Stop, error: ErrorFn) -> Response {
+    let status = match stop {
+        Stop::Refused(_) => StatusCode::BAD_REQUEST,
+        Stop::Cancelled | Stop::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &stop.to_string())
+}
 
 /// Request counts per model.
 #[derive(Debug, Default)]
@@ -152,6 +162,17 @@ pub(crate) fn with_region(mut resp: Response, scenario: &Scenario) -> Response {
 /// A JSON answer.
 pub(crate) fn json<T: serde::Serialize>(value: &T, scenario: &Scenario) -> Response {
     with_region(axum::Json(value).into_response(), scenario)
+}
+
+/// A JSON answer written already (off the async workers).
+pub(crate) fn json_text(body: Vec<u8>, scenario: &Scenario) -> Response {
+    let head = [(header::CONTENT_TYPE, "application/json")];
+    with_region((head, body).into_response(), scenario)
+}
+
+/// Writes `value` as JSON text, on whichever thread generated it.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Stop> {
+    serde_json::to_vec(value).map_err(|e| Stop::Failed(e.to_string()))
 }
 
 /// One piece of a streaming body; `content` frames are paced and counted towards TTFT.

@@ -59,7 +59,16 @@ impl Scenario {
                     self.tokens_per_sec = value.parse().map_err(|_| bad("a number"))?
                 }
                 "chunks" => self.chunks = Some(int()? as usize),
-                "words" => self.words = Some(int()? as usize),
+                "words" => {
+                    let words = int()?;
+                    let max = crate::Limits::DEFAULT.max_words;
+                    if words > max as u64 {
+                        return Err(format!(
+                            "scenario words: {words} is above the mock's limit of {max} words (max_words)"
+                        ));
+                    }
+                    self.words = Some(words as usize);
+                }
                 "status" => self.status = Some(value.parse().map_err(|_| bad("an HTTP status"))?),
                 "error_rate" => self.error_rate = Some(value.parse().map_err(|_| bad("a number"))?),
                 "retry_after" => self.retry_after = Some(int()?),
@@ -78,10 +87,10 @@ impl Scenario {
         Duration::from_millis(self.latency_ms)
     }
 
-    /// Gap between stream chunks.
+    /// Gap between stream chunks (a rate too small for a `Duration` waits forever).
     pub fn chunk_gap(&self) -> Duration {
         if self.tokens_per_sec > 0.0 {
-            Duration::from_secs_f64(1.0 / self.tokens_per_sec)
+            Duration::try_from_secs_f64(1.0 / self.tokens_per_sec).unwrap_or(Duration::MAX)
         } else {
             Duration::ZERO
         }
@@ -143,6 +152,17 @@ mod tests {
         assert_eq!(s.ttft_ms, 50);
         assert!(s.apply("bogus=1").is_err());
         assert!(s.apply("status=abc").is_err());
+    }
+
+    #[test]
+    fn request_driven_sizes_are_bounded() {
+        let mut s = Scenario::default();
+        let refused = s.apply("words=100000000000").err().unwrap_or_default();
+        assert!(refused.contains("max_words"), "{refused}");
+        assert!(s.apply("words=100000").is_ok());
+        // 1e-300 tokens a second used to panic converting 1e300 s into a Duration.
+        assert!(s.apply("tokens_per_sec=1e-300").is_ok());
+        assert_eq!(s.chunk_gap(), Duration::MAX);
     }
 
     #[test]

@@ -1,43 +1,49 @@
 //! Deterministic answers for the mock: the same request (and seed) always gets the same text,
 //! tool calls whose arguments satisfy the tool's schema, JSON that satisfies the requested
 //! format, and token counts measured with a real tokenizer (o200k). Shared by the mock
-//! upstream and the gateway's in-process `mock` provider.
+//! upstream and the gateway's in-process `mock` provider. Answers are built within the
+//! [`Limits`] and stop when their request ends; never call this on an async worker for a
+//! request that is not light (see [`crate::offload`]).
 
+use crate::budget::{Budget, Cancel};
+use crate::limits::{Exceeded, Limit, Limits, Stop};
 use crate::schema::{self, Rng};
+use crate::tokens;
 use serde_json::json;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use switchyard_protocol::{
-    ChatRequest, ChatResponse, Choice, EmbedRequest, EmbedResponse, FinishReason, Message, Part,
-    ResponseFormat, Role, StreamEvent, ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Choice, FinishReason, Message, Part, ResponseFormat, Role,
+    StreamEvent, ToolCall, ToolChoice, Usage,
 };
+
+pub use crate::tokens::count_tokens;
 
 /// Words in a plain answer unless a scenario says otherwise.
 pub const DEFAULT_WORDS: usize = 24;
 
-/// Counts tokens the way OpenAI's recent models do.
-pub fn count_tokens(text: &str) -> u64 {
-    tiktoken_rs::o200k_base_singleton()
-        .encode_ordinary(text)
-        .len() as u64
-}
-
 /// The prompt's token count: message texts, tool-call arguments and tool schemas, plus the
 /// per-message framing OpenAI's chat format adds (3 per message, 3 to prime the reply).
 pub fn prompt_tokens(req: &ChatRequest) -> u64 {
+    count_prompt(req, &Cancel::new()).unwrap_or(0)
+}
+
+/// [`prompt_tokens`], stopping once `cancel` is set.
+fn count_prompt(req: &ChatRequest, cancel: &Cancel) -> Result<u64, Stop> {
+    let count = |text: &str| tokens::count(text, cancel);
     let mut total = 3;
     for m in &req.messages {
-        total += 3 + count_tokens(&m.joined_text());
+        total += 3 + count(&m.joined_text())?;
         for call in &m.tool_calls {
-            total += count_tokens(&call.name) + count_tokens(&call.arguments);
+            total += count(&call.name)? + count(&call.arguments)?;
         }
     }
     for tool in &req.tools {
-        total += 8 + count_tokens(&tool.name) + count_tokens(&tool.parameters.to_string());
+        total += 8 + count(&tool.name)? + count(&tool.parameters.to_string())?;
         if let Some(d) = &tool.description {
-            total += count_tokens(d);
+            total += count(d)?;
         }
     }
-    total
+    Ok(total)
 }
 
 /// The seed of a request: its model, messages, tools and the client's `seed`.
@@ -70,33 +76,56 @@ impl Default for Shape {
     }
 }
 
-/// A complete answer to `req`, as the model named `model` would give it.
-pub fn complete(req: &ChatRequest, model: &str, shape: Shape) -> ChatResponse {
+/// A complete answer to `req`, as the model named `model` would give it, within `limits`;
+/// stops with [`Stop::Cancelled`] once `cancel` is set.
+pub fn generate(
+    req: &ChatRequest,
+    model: &str,
+    shape: Shape,
+    limits: &Limits,
+    cancel: &Cancel,
+) -> Result<ChatResponse, Stop> {
+    if shape.words > limits.max_words {
+        let (asked, allowed) = (shape.words as u64, limits.max_words as u64);
+        return Err(Exceeded::new(Limit::Words, "words", Some(asked), allowed).into());
+    }
     let seed = shape.seed.unwrap_or_else(|| request_seed(req));
-    let input_tokens = prompt_tokens(req);
+    let input_tokens = count_prompt(req, cancel)?;
     let mut usage = Usage {
         input_tokens,
         ..Usage::default()
     };
-    let choices = (0..req.n.max(1))
-        .map(|index| {
-            let mut rng = Rng::new(seed.wrapping_add(u64::from(index)));
-            let (message, finish_reason) = answer(req, &mut rng, shape.words);
-            usage.output_tokens += output_tokens(&message);
-            Choice {
-                index,
-                message,
-                finish_reason,
-            }
-        })
-        .collect();
-    ChatResponse {
+    let mut budget = Budget::new(limits, cancel);
+    let mut choices = Vec::new();
+    for index in 0..req.n.max(1) {
+        let mut rng = Rng::new(seed.wrapping_add(u64::from(index)));
+        let (message, finish_reason) = answer(req, &mut rng, shape.words, &mut budget)?;
+        usage.output_tokens += output_tokens(&message, cancel)?;
+        choices.push(Choice {
+            index,
+            message,
+            finish_reason,
+        });
+    }
+    Ok(ChatResponse {
         id: format!("chatcmpl-mock{seed:016x}"),
         model: model.to_owned(),
         created: now(),
         choices,
         usage,
-    }
+    })
+}
+
+/// [`generate`] with the default limits and no cancellation, for trusted requests (tests and
+/// benchmarks). A request past a limit gets an answer with no choices.
+pub fn complete(req: &ChatRequest, model: &str, shape: Shape) -> ChatResponse {
+    generate(req, model, shape, &Limits::DEFAULT, &Cancel::new()).unwrap_or_else(|_| ChatResponse {
+        id: "chatcmpl-mock-refused".into(),
+        model: model.to_owned(),
+        created: now(),
+        choices: Vec::new(),
+        usage: Usage::default(),
+    })
 }
 
 fn now() -> u64 {
@@ -106,16 +135,31 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-fn output_tokens(m: &Message) -> u64 {
-    let calls: u64 = m
-        .tool_calls
-        .iter()
-        .map(|c| count_tokens(&c.name) + count_tokens(&c.arguments) + 3)
-        .sum();
-    count_tokens(&m.joined_text()) + calls
+fn output_tokens(m: &Message, cancel: &Cancel) -> Result<u64, Stop> {
+    let mut total = tokens::count(&m.joined_text(), cancel)?;
+    for c in &m.tool_calls {
+        total += tokens::count(&c.name, cancel)? + tokens::count(&c.arguments, cancel)? + 3;
+    }
+    Ok(total)
 }
 
-fn answer(req: &ChatRequest, rng: &mut Rng, words: usize) -> (Message, FinishReason) {
+/// Names what a refused schema belongs to.
+fn about(stop: Stop, subject: impl FnOnce() -> String) -> Stop {
+    match stop {
+        Stop::Refused(mut e) => {
+            e.subject = Some(subject());
+            Stop::Refused(e)
+        }
+        other => other,
+    }
+}
+
+fn answer(
+    req: &ChatRequest,
+    rng: &mut Rng,
+    words: usize,
+    budget: &mut Budget<'_>,
+) -> Result<(Message, FinishReason), Stop> {
     let tool = match (&req.tool_choice, req.tools.is_empty()) {
         (_, true) | (Some(ToolChoice::None), _) => None,
         (Some(ToolChoice::Function(name)), _) => req.tools.iter().find(|t| &t.name == name),
@@ -131,7 +175,8 @@ fn answer(req: &ChatRequest, rng: &mut Rng, words: usize) -> (Message, FinishRea
         }
     };
     if let Some(tool) = tool {
-        let args = schema::instance(&tool.parameters, &tool.parameters, rng, 0);
+        let args = schema::instance(&tool.parameters, &tool.parameters, rng, budget)
+            .map_err(|e| about(e, || format!("tool \"{}\" parameters", tool.name)))?;
         let call = ToolCall {
             id: format!("call_{:016x}", rng.next_u64()),
             name: tool.name.clone(),
@@ -144,33 +189,32 @@ fn answer(req: &ChatRequest, rng: &mut Rng, words: usize) -> (Message, FinishRea
             tool_call_id: None,
             name: None,
         };
-        return (message, FinishReason::ToolCalls);
+        return Ok((message, FinishReason::ToolCalls));
     }
-    let prose = sentence(rng, words);
+    let prose = sentence(rng, words, budget)?;
     let format = req.response_format.clone().or_else(|| asked_for_json(req));
     let (text, mut reason) = match &format {
         Some(ResponseFormat::JsonObject) => {
             (json!({ "answer": prose }).to_string(), FinishReason::Stop)
         }
-        Some(ResponseFormat::JsonSchema { schema: s, .. }) => (
-            schema::instance(s, s, rng, 0).to_string(),
-            FinishReason::Stop,
-        ),
+        Some(ResponseFormat::JsonSchema { schema: s, .. }) => {
+            let value = schema::instance(s, s, rng, budget)
+                .map_err(|e| about(e, || "response_format json_schema".to_owned()))?;
+            (value.to_string(), FinishReason::Stop)
+        }
         _ => (prose, FinishReason::Stop),
     };
     let mut text = text;
     if let Some(cut) = req.stop.iter().filter_map(|s| text.find(s.as_str())).min() {
         text.truncate(cut);
     }
-    if let Some(max) = req.max_tokens {
-        let bpe = tiktoken_rs::o200k_base_singleton();
-        let tokens = bpe.encode_ordinary(&text);
-        if tokens.len() as u64 > u64::from(max) {
-            text = bpe.decode(&tokens[..max as usize]).unwrap_or_default();
-            reason = FinishReason::Length;
-        }
+    if let Some(max) = req.max_tokens
+        && let Some(cut) = tokens::truncate(&text, max as usize, budget.cancel())?
+    {
+        text = cut;
+        reason = FinishReason::Length;
     }
-    (Message::text(Role::Assistant, text), reason)
+    Ok((Message::text(Role::Assistant, text), reason))
 }
 
 /// Providers without a JSON mode are asked for JSON in the system prompt; the mock obeys as a
@@ -195,9 +239,12 @@ fn asked_for_json(req: &ChatRequest) -> Option<ResponseFormat> {
     })
 }
 
-fn sentence(rng: &mut Rng, words: usize) -> String {
+/// `words` words of prose, paid for from `budget` (a word is at most 8 bytes with its space).
+fn sentence(rng: &mut Rng, words: usize, budget: &mut Budget<'_>) -> Result<String, Stop> {
+    let words = words.max(1);
+    budget.spend(1, words.saturating_mul(8), "words")?;
     let mut out = String::new();
-    for i in 0..words.max(1) {
+    for i in 0..words {
         let w = schema::word(rng);
         if i == 0 {
             let mut chars = w.chars();
@@ -211,7 +258,7 @@ fn sentence(rng: &mut Rng, words: usize) -> String {
         }
     }
     out.push('.');
-    out
+    Ok(out)
 }
 
 /// The stream of events that delivers `resp`: text in `chunks` pieces per choice (one per
@@ -282,38 +329,6 @@ pub fn split_text(text: &str, n: Option<usize>) -> Vec<String> {
     }
 }
 
-/// Deterministic unit-length embeddings: the same text always maps to the same vector.
-pub fn embed(req: &EmbedRequest, model: &str, default_dims: u32) -> EmbedResponse {
-    let dims = req.dimensions.unwrap_or(default_dims).max(1) as usize;
-    let mut input_tokens = 0;
-    let data = req
-        .input
-        .iter()
-        .map(|text| {
-            input_tokens += count_tokens(text);
-            let mut h = DefaultHasher::new();
-            text.hash(&mut h);
-            let mut rng = Rng::new(h.finish());
-            let v: Vec<f64> = (0..dims).map(|_| rng.unit() * 2.0 - 1.0).collect();
-            let norm = v
-                .iter()
-                .map(|x| x * x)
-                .sum::<f64>()
-                .sqrt()
-                .max(f64::MIN_POSITIVE);
-            v.iter().map(|x| (x / norm) as f32).collect()
-        })
-        .collect();
-    EmbedResponse {
-        model: model.to_owned(),
-        data,
-        usage: Usage {
-            input_tokens,
-            ..Usage::default()
-        },
-    }
-}
-
 /// The text of the last user message, for scripts that key on content.
 pub fn last_user_text(req: &ChatRequest) -> String {
     req.messages
@@ -381,6 +396,89 @@ mod tests {
         let resp = complete(&req, "m", Shape::default());
         assert_eq!(resp.usage.output_tokens, 3);
         assert_eq!(resp.choices[0].finish_reason, FinishReason::Length);
+    }
+
+    fn refusal(result: Result<ChatResponse, Stop>) -> Exceeded {
+        match result {
+            Err(Stop::Refused(e)) => *e,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn schema_refusals_name_the_tool_or_the_response_format() {
+        let hostile = json!({"type": "object", "properties": {
+            "xs": {"type": "array", "minItems": 1_000_000_000u64}}});
+        let mut req = request();
+        req.tools = vec![Tool {
+            name: "lookup".into(),
+            description: None,
+            parameters: hostile.clone(),
+            strict: None,
+        }];
+        req.tool_choice = Some(ToolChoice::Required);
+        let cancel = Cancel::new();
+        let e = refusal(generate(
+            &req,
+            "m",
+            Shape::default(),
+            &Limits::DEFAULT,
+            &cancel,
+        ));
+        assert_eq!(e.limit, Limit::Items);
+        let message = e.to_string();
+        assert!(
+            message.starts_with("tool \"lookup\" parameters at #/properties/xs: \"minItems\""),
+            "{message}"
+        );
+        let mut req = request();
+        req.response_format = Some(ResponseFormat::JsonSchema {
+            name: "r".into(),
+            schema: hostile,
+            strict: None,
+        });
+        let e = refusal(generate(
+            &req,
+            "m",
+            Shape::default(),
+            &Limits::DEFAULT,
+            &cancel,
+        ));
+        assert!(
+            e.to_string()
+                .starts_with("response_format json_schema at #/properties/xs"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn words_and_choices_are_bounded() {
+        let cancel = Cancel::new();
+        let shape = Shape {
+            words: 1_000_000_000,
+            seed: None,
+        };
+        let e = refusal(generate(&request(), "m", shape, &Limits::DEFAULT, &cancel));
+        assert_eq!((e.limit, e.keyword.as_str()), (Limit::Words, "words"));
+        // n choices share one answer's budget: 4 billion of them stop at its byte limit.
+        let mut req = request();
+        req.n = u32::MAX;
+        let e = refusal(generate(
+            &req,
+            "m",
+            Shape::default(),
+            &Limits::DEFAULT,
+            &cancel,
+        ));
+        assert_eq!(e.limit, Limit::OutputBytes);
+    }
+
+    #[test]
+    fn a_cancelled_generation_stops_before_tokenizing() {
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let out = generate(&request(), "m", Shape::default(), &Limits::DEFAULT, &cancel);
+        assert_eq!(out, Err(Stop::Cancelled));
     }
 
     #[test]

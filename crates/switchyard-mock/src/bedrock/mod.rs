@@ -7,8 +7,9 @@
 mod sigv4;
 mod wire;
 
+use crate::embedding::Dimensions;
 use crate::reply::{self, Frame};
-use crate::{Mock, synth};
+use crate::{Mock, offload, synth};
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue as FrameValue, Message};
 use axum::body::Bytes;
@@ -183,7 +184,10 @@ async fn answer(
         words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
         seed: scenario.seed,
     };
-    let resp = synth::complete(&req, &model, shape);
+    let resp = match offload::chat(&req, &model, shape).await {
+        Ok(resp) => resp,
+        Err(stop) => return reply::stopped(&stop, error),
+    };
     let latency_ms = started.elapsed().as_millis() as u64;
     if !stream {
         let out = wire::converse_output(&resp, latency_ms);
@@ -353,8 +357,14 @@ pub(crate) async fn invoke(
         dimensions: input.dimensions,
         user: None,
     };
-    let default_dims = mock.config.embedding_dims.unwrap_or(TITAN_DIMENSIONS);
-    let out = synth::embed(&req, &model, default_dims);
+    let dims = Dimensions::of(
+        &model,
+        mock.config.embedding_dims.unwrap_or(TITAN_DIMENSIONS),
+    );
+    let out = match offload::embed(&req, &model, dims).await {
+        Ok(out) => out,
+        Err(stop) => return reply::stopped(&stop, error),
+    };
     let embedding = out.data.into_iter().next().unwrap_or_default();
     let mut by_type = std::collections::BTreeMap::new();
     let types = input

@@ -9,8 +9,10 @@ mod request;
 mod schema;
 mod wire;
 
+use crate::embedding::{self, Dimensions};
+use crate::limits::Limits;
 use crate::reply::{self, Frame};
-use crate::{Mock, synth};
+use crate::{Mock, offload, synth};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -188,7 +190,10 @@ async fn generate(
         words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
         seed: scenario.seed,
     };
-    let mut resp = synth::complete(&checked.req, model, shape);
+    let mut resp = match offload::chat(&checked.req, model, shape).await {
+        Ok(resp) => resp,
+        Err(stop) => return reply::stopped(&stop, error),
+    };
     if checked.enum_mode {
         answer::unquote_enum(&mut resp);
     }
@@ -239,9 +244,10 @@ async fn embed(
             );
         }
     };
+    let dims = Dimensions::of(model, mock.config.embedding_dims.unwrap_or(768));
     let mut texts = Vec::new();
     for (i, req) in parsed.requests.iter().enumerate() {
-        if let Err(message) = check_embed(model, i, req) {
+        if let Err(message) = check_embed(model, i, req, dims.max) {
             return error(StatusCode::BAD_REQUEST, &message);
         }
         let text: String = req
@@ -250,7 +256,8 @@ async fn embed(
             .iter()
             .filter_map(|p| p.text.as_deref())
             .collect();
-        texts.push((text, req.output_dimensionality));
+        let size = req.output_dimensionality.map(|d| d as u32);
+        texts.push((text, size));
     }
     if texts.is_empty() || texts.len() > 100 {
         return error(
@@ -265,26 +272,35 @@ async fn embed(
     if scenario.malformed {
         return reply::malformed("application/json");
     }
-    let default_dims = mock.config.embedding_dims.unwrap_or(768);
-    let embeddings = texts
-        .into_iter()
-        .map(|(text, dims)| {
-            let req = EmbedRequest {
-                model: model.to_owned(),
-                input: vec![text],
-                dimensions: dims.map(|d| d as u32),
-                user: None,
-            };
-            let values = synth::embed(&req, model, default_dims)
-                .data
-                .into_iter()
-                .next();
-            wire::ContentEmbedding {
-                values: values.unwrap_or_default(),
+    let text_bytes = texts.iter().map(|(text, _)| text.len()).sum();
+    let values = texts
+        .iter()
+        .map(|(_, size)| u64::from(size.unwrap_or(dims.default)))
+        .sum();
+    let model = model.to_owned();
+    let written = offload::run(
+        offload::embedding_is_light(text_bytes, values),
+        move |cancel| {
+            let mut embeddings = Vec::with_capacity(texts.len());
+            for (text, size) in texts {
+                let req = EmbedRequest {
+                    model: model.clone(),
+                    input: vec![text],
+                    dimensions: size,
+                    user: None,
+                };
+                let out = embedding::embed(&req, &model, dims, &Limits::DEFAULT, cancel)?;
+                let values = out.data.into_iter().next().unwrap_or_default();
+                embeddings.push(wire::ContentEmbedding { values });
             }
-        })
-        .collect();
-    reply::json(&wire::BatchEmbedContentsResponse { embeddings }, &scenario)
+            reply::to_json(&wire::BatchEmbedContentsResponse { embeddings })
+        },
+    )
+    .await;
+    match written {
+        Ok(body) => reply::json_text(body, &scenario),
+        Err(stop) => reply::stopped(&stop, error),
+    }
 }
 
 const TASK_TYPES: &[&str] = &[
@@ -299,7 +315,12 @@ const TASK_TYPES: &[&str] = &[
     "CODE_RETRIEVAL_QUERY",
 ];
 
-fn check_embed(model: &str, i: usize, req: &wire::EmbedContentRequest) -> Result<(), String> {
+fn check_embed(
+    model: &str,
+    i: usize,
+    req: &wire::EmbedContentRequest,
+    max_dims: u32,
+) -> Result<(), String> {
     let at = format!("* BatchEmbedContentsRequest.requests[{i}]");
     let expected = format!("models/{model}");
     if req.model != expected {
@@ -336,10 +357,10 @@ fn check_embed(model: &str, i: usize, req: &wire::EmbedContentRequest) -> Result
         ));
     }
     if let Some(dims) = req.output_dimensionality
-        && !(1..=3072).contains(&dims)
+        && !(1..=i64::from(max_dims)).contains(&i64::from(dims))
     {
         return Err(format!(
-            "{at}.output_dimensionality: must be between 1 and 3072, got {dims}"
+            "{at}.output_dimensionality: must be between 1 and {max_dims} for {model}, got {dims}"
         ));
     }
     Ok(())

@@ -7,8 +7,10 @@
 mod input;
 mod output;
 
+use crate::embedding::{self, Dimensions};
+use crate::limits::Limits;
 use crate::reply::{self, Frame};
-use crate::{Mock, synth};
+use crate::{Mock, offload, synth};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -108,7 +110,10 @@ async fn text_generation(
         words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
         seed: scenario.seed,
     };
-    let resp = synth::complete(&req, model, shape);
+    let resp = match offload::chat(&req, model, shape).await {
+        Ok(resp) => resp,
+        Err(stop) => return reply::stopped(&stop, error),
+    };
     if !req.stream {
         let result = output::text_result(&resp, req.response_format.as_ref());
         return reply::json(&Envelope::ok(result), &scenario);
@@ -167,8 +172,18 @@ async fn embeddings(
     if scenario.malformed {
         return reply::malformed("application/json");
     }
-    let out = synth::embed(&req, model, mock.config.embedding_dims.unwrap_or(256));
-    reply::json(&Envelope::ok(output::embed_result(out, pooling)), &scenario)
+    let dims = Dimensions::of(model, mock.config.embedding_dims.unwrap_or(256));
+    let light = offload::embed_is_light(&req, dims);
+    let model = model.to_owned();
+    let written = offload::run(light, move |cancel| {
+        let out = embedding::embed(&req, &model, dims, &Limits::DEFAULT, cancel)?;
+        reply::to_json(&Envelope::ok(output::embed_result(out, pooling)))
+    })
+    .await;
+    match written {
+        Ok(body) => reply::json_text(body, &scenario),
+        Err(stop) => reply::stopped(&stop, error),
+    }
 }
 
 /// `POST /client/v4/accounts/{account}/ai/v1/chat/completions`: OpenAI's format, the model
@@ -217,6 +232,10 @@ pub(crate) async fn compat_embeddings(
         Err(e) => return openai_error(StatusCode::BAD_REQUEST, &e.message),
     };
     let model = req.model.clone();
+    let dims = match crate::openai::dimensions(&mock, &model, &req) {
+        Ok(dims) => dims,
+        Err(resp) => return resp,
+    };
     let scenario =
         match reply::prelude(&mock, &model, &headers, query.as_deref(), openai_error).await {
             Ok(s) => s,
@@ -225,28 +244,5 @@ pub(crate) async fn compat_embeddings(
     if scenario.malformed {
         return reply::malformed("application/json");
     }
-    let out = synth::embed(&req, &model, mock.config.embedding_dims.unwrap_or(256));
-    let body = oai::EmbeddingResponse {
-        object: "list".into(),
-        data: out
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, v)| oai::EmbeddingData {
-                object: "embedding".into(),
-                index: i as u32,
-                embedding: if base64 {
-                    serde_json::Value::String(oai::embedding_base64(v))
-                } else {
-                    serde_json::json!(v)
-                },
-            })
-            .collect(),
-        model,
-        usage: oai::EmbeddingUsage {
-            prompt_tokens: out.usage.input_tokens,
-            total_tokens: out.usage.input_tokens,
-        },
-    };
-    reply::json(&body, &scenario)
+    crate::openai::embeddings_answer(req, model, dims, base64, &scenario).await
 }
