@@ -1,8 +1,48 @@
 //! Google's OpenAPI `Schema` subset checked and turned into the JSON Schema the synthesiser
-//! fills, and the base64 check the API applies to `bytes` fields.
+//! fills, and the base64 check the API applies to `bytes` fields. Where a schema is (for error
+//! messages) is written out only when it is wrong: never copy the path at every level, or a
+//! long property name nested 128 deep costs 128 copies of it.
 
 use super::wire::Schema;
 use serde_json::{Map, Value, json};
+use std::fmt;
+
+/// Where a schema sits, as the API names it (`tools[0].parameters.properties[city]`): a chain of
+/// segments up to the root, written out on demand.
+struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    segment: Segment<'a>,
+}
+
+enum Segment<'a> {
+    Root(&'a str),
+    Property(&'a str),
+    Items,
+    AnyOf(usize),
+}
+
+impl At<'_> {
+    fn child<'a>(&'a self, segment: Segment<'a>) -> At<'a> {
+        At {
+            parent: Some(self),
+            segment,
+        }
+    }
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = self.parent {
+            parent.fmt(f)?;
+        }
+        match self.segment {
+            Segment::Root(root) => f.write_str(root),
+            Segment::Property(name) => write!(f, ".properties[{name}]"),
+            Segment::Items => f.write_str(".items"),
+            Segment::AnyOf(k) => write!(f, ".any_of[{k}]"),
+        }
+    }
+}
 
 const TYPES: &[&str] = &[
     "TYPE_UNSPECIFIED",
@@ -22,6 +62,14 @@ pub fn json_schema_from_gemini(
     at: &str,
     function_parameters: bool,
 ) -> Result<Value, String> {
+    let root = At {
+        parent: None,
+        segment: Segment::Root(at),
+    };
+    convert(schema, &root, function_parameters)
+}
+
+fn convert(schema: &Schema, at: &At<'_>, function_parameters: bool) -> Result<Value, String> {
     let mut out = Map::new();
     let kind = match &schema.kind {
         None => None,
@@ -55,14 +103,8 @@ pub fn json_schema_from_gemini(
     if let Some(props) = properties {
         let mut converted = Map::new();
         for (name, sub) in props {
-            converted.insert(
-                name.clone(),
-                json_schema_from_gemini(
-                    sub,
-                    &format!("{at}.properties[{name}]"),
-                    function_parameters,
-                )?,
-            );
+            let at = at.child(Segment::Property(name));
+            converted.insert(name.clone(), convert(sub, &at, function_parameters)?);
         }
         out.insert("properties".into(), Value::Object(converted));
     }
@@ -79,7 +121,7 @@ pub fn json_schema_from_gemini(
     if let Some(items) = &schema.items {
         out.insert(
             "items".into(),
-            json_schema_from_gemini(items, &format!("{at}.items"), function_parameters)?,
+            convert(items, &at.child(Segment::Items), function_parameters)?,
         );
     } else if kind.as_deref() == Some("ARRAY") && function_parameters {
         return Err(format!(
@@ -90,9 +132,7 @@ pub fn json_schema_from_gemini(
         let converted = options
             .iter()
             .enumerate()
-            .map(|(k, o)| {
-                json_schema_from_gemini(o, &format!("{at}.any_of[{k}]"), function_parameters)
-            })
+            .map(|(k, o)| convert(o, &at.child(Segment::AnyOf(k)), function_parameters))
             .collect::<Result<Vec<_>, _>>()?;
         out.insert("anyOf".into(), Value::Array(converted));
     }
@@ -160,6 +200,19 @@ mod tests {
                 json!({"type": "OBJECT", "additionalProperties": false})
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_nested_place() {
+        let s = schema(
+            json!({"type": "OBJECT", "properties": {"a": {"type": "ARRAY",
+            "items": {"anyOf": [{"type": "STRING"}, {"type": "WORD"}]}}}}),
+        );
+        let e = json_schema_from_gemini(&s, "tools[0].parameters", false).err();
+        assert_eq!(
+            e.as_deref().and_then(|e| e.split(" (").next()),
+            Some("Invalid value at 'tools[0].parameters.properties[a].items.any_of[1].type'")
         );
     }
 
