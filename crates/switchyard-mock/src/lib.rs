@@ -39,9 +39,20 @@ pub struct Mock {
     clock: scenario::ErrorClock,
     hits: Hits,
     waited: Hits,
-    /// The last request bodies received on the OpenAI-format routes, newest last.
-    bodies: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// The last request bodies received on the OpenAI-format routes.
+    bodies: std::sync::Mutex<Kept>,
 }
+
+/// Recent request bodies, newest last: at most 256 of them and [`KEPT_BYTES`] in all.
+#[derive(Debug, Default)]
+struct Kept {
+    bodies: std::collections::VecDeque<String>,
+    bytes: usize,
+}
+
+/// Bytes of recent bodies kept for [`Mock::saw`]: 256 bodies at the 2 MB body limit would
+/// otherwise hold 512 MB.
+const KEPT_BYTES: usize = 16 * 1024 * 1024;
 
 impl Mock {
     pub fn new(config: MockConfig) -> Arc<Self> {
@@ -56,13 +67,17 @@ impl Mock {
         self.hits.get(model)
     }
 
-    /// Keeps a request body for [`Mock::saw`] (the last 256).
+    /// Keeps a request body for [`Mock::saw`] (the last 256, at most 16 MiB in all).
     pub(crate) fn keep_body(&self, body: &[u8]) {
-        if let Ok(mut bodies) = self.bodies.lock() {
-            if bodies.len() == 256 {
-                bodies.pop_front();
+        if let Ok(mut kept) = self.bodies.lock() {
+            let body = String::from_utf8_lossy(body).into_owned();
+            kept.bytes += body.len();
+            kept.bodies.push_back(body);
+            while kept.bodies.len() > 256 || (kept.bytes > KEPT_BYTES && kept.bodies.len() > 1) {
+                if let Some(old) = kept.bodies.pop_front() {
+                    kept.bytes -= old.len();
+                }
             }
-            bodies.push_back(String::from_utf8_lossy(body).into_owned());
         }
     }
 
@@ -70,7 +85,7 @@ impl Mock {
     pub fn saw(&self, needle: &str) -> bool {
         self.bodies
             .lock()
-            .map(|b| b.iter().any(|body| body.contains(needle)))
+            .map(|k| k.bodies.iter().any(|body| body.contains(needle)))
             .unwrap_or(false)
     }
 
@@ -130,4 +145,37 @@ pub async fn serve(listener: tokio::net::TcpListener, mock: Arc<Mock>) -> std::i
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, router(mock)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(mock: &Mock) -> (usize, usize) {
+        mock.bodies
+            .lock()
+            .map(|k| (k.bodies.len(), k.bytes))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn kept_bodies_are_bounded_in_count_and_bytes() {
+        let mock = Mock::new(MockConfig::default());
+        let big = vec![b'a'; 1024 * 1024];
+        for _ in 0..40 {
+            mock.keep_body(&big);
+        }
+        mock.keep_body(b"newest");
+        let (count, bytes) = kept(&mock);
+        assert!(
+            bytes <= KEPT_BYTES && count == 16,
+            "{count} bodies, {bytes} bytes"
+        );
+        assert!(mock.saw("newest"));
+        for i in 0..300 {
+            mock.keep_body(format!("body {i}").as_bytes());
+        }
+        assert_eq!(kept(&mock).0, 256);
+        assert!(!mock.saw("newest") && mock.saw("body 299"));
+    }
 }
