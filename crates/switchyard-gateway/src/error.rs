@@ -159,7 +159,12 @@ impl ApiError {
         }
     }
 
+    /// The message a client reads: [`crate::scrub`]bed, since many quote the request.
     pub fn message(&self) -> String {
+        crate::scrub::message_text(&self.raw_message()).into_owned()
+    }
+
+    fn raw_message(&self) -> String {
         match self {
             ApiError::BadRequest { message, .. } => message.clone(),
             ApiError::ModelNotFound(m) => m.clone(),
@@ -200,8 +205,11 @@ impl ApiError {
             error: OpenAiErrorDetail {
                 message: self.message(),
                 kind: kind.into(),
+                // A parameter's path can hold a client's map keys.
                 param: match self {
-                    ApiError::BadRequest { param, .. } => param.clone(),
+                    ApiError::BadRequest {
+                        param: Some(param), ..
+                    } => Some(crate::scrub::message_text(param).into_owned()),
                     _ => None,
                 },
                 code: code.map(str::to_owned),

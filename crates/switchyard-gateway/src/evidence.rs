@@ -28,7 +28,7 @@ pub async fn admitted_chat(
     c: &Classification,
     attribution: &BTreeMap<String, String>,
 ) {
-    traces::admitted(ctx, &req.model, c.classes);
+    traces::admitted(ctx, &ctx.requested_model, c.classes);
     let payload = AdmittedChat {
         attribution,
         data_classes: c.classes,
@@ -37,7 +37,7 @@ pub async fn admitted_chat(
         findings: &c.findings,
         max_tokens: req.max_tokens,
         messages: req.messages.len(),
-        model: &req.model,
+        model: &ctx.requested_model,
         n: req.n,
         stream: req.stream,
         tools: req.tools.len(),
@@ -54,15 +54,14 @@ pub async fn admitted_chat(
 pub async fn admitted_embeddings(
     log: &EventLog,
     ctx: &RequestCtx,
-    model: &str,
     inputs: usize,
     classes: DataClasses,
     attribution: &BTreeMap<String, String>,
 ) {
-    traces::admitted(ctx, model, classes);
+    traces::admitted(ctx, &ctx.requested_model, classes);
     let payload = json!({
         "door": ctx.door,
-        "model": model,
+        "model": ctx.requested_model,
         "inputs": inputs,
         "data_classes": classes,
         "attribution": attribution,

@@ -21,5 +21,6 @@ pub mod profiles;
 pub mod registry;
 pub mod routes;
 pub mod routing;
+pub mod scrub;
 pub mod server;
 pub mod traces;

@@ -104,15 +104,18 @@ pub fn decide(
     };
     ctx.route_class.clone_from(&route_class.name);
     let region = header(headers, "x-switchyard-region").map_err(malformed)?;
+    // A region is recorded with the decision: only a region name may get that far.
+    if region.is_some_and(|r| !is_region_name(r)) {
+        return Err(NotDecided::Malformed(ApiError::BadRequest {
+            message:
+                "x-switchyard-region takes a region name: 1-64 letters, digits, '-', '_' or '.'"
+                    .into(),
+            param: Some("x-switchyard-region".into()),
+        }));
+    }
     if let Some(key) = key {
         key.check_class(&route_class.name).map_err(malformed)?;
         key.check_region(region).map_err(malformed)?;
-    }
-    if region.is_some_and(|r| r.len() > 64) {
-        return Err(NotDecided::Malformed(ApiError::BadRequest {
-            message: "x-switchyard-region is at most 64 characters".into(),
-            param: Some("x-switchyard-region".into()),
-        }));
     }
     let now = now_ms();
     let input = DecisionInput {
@@ -130,4 +133,12 @@ pub fn decide(
     let budget = ctx.started + Duration::from_millis(decision.timeouts.total_ms);
     ctx.deadline = ctx.deadline.min(budget);
     Ok(decision)
+}
+
+/// Region names as providers and profiles spell them (`eu`, `us-east-1`, `europe-west4`).
+fn is_region_name(region: &str) -> bool {
+    (1..=64).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }

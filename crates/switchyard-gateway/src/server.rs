@@ -169,13 +169,34 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(http_span))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::HeaderName::from_static("x-api-key"),
             header::PROXY_AUTHORIZATION,
         ]))
         .with_state(state)
+}
+
+/// The span of one HTTP exchange: the route it matched and a standard method, never the URI
+/// or a method as the client spelled it (a path or query can hold anything).
+fn http_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    use axum::http::Method;
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str());
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        Method::PUT => "PUT",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    };
+    tracing::debug_span!("request", method, route)
 }
 
 /// The client's address, when the router is served with connect info; admission treats `None`

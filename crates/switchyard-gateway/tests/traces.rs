@@ -10,15 +10,10 @@
 
 mod common;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use prost::Message;
+use common::otlp::{Span, collector, database_files, decode};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const PROVIDER_KEY: &str = "sk-provider-UPSTREAMKEY-9a8b7c6d5e";
 const CLIENT_BEARER: &str = "client-bearer-SECRET-5bd1e0a7";
@@ -38,29 +33,6 @@ const SECRETS: [&str; 6] = [
 
 /// The client's own span, which the request span continues.
 const CALLER: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-
-/// The OTLP/HTTP receiver: keeps every body POSTed to `/v1/traces`.
-async fn collector() -> (String, Arc<Mutex<Vec<Bytes>>>) {
-    let bodies: Arc<Mutex<Vec<Bytes>>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/v1/traces",
-            axum::routing::post(
-                |State(b): State<Arc<Mutex<Vec<Bytes>>>>, body: Bytes| async move {
-                    b.lock().unwrap().push(body);
-                    (
-                        [("content-type", "application/x-protobuf")],
-                        Vec::<u8>::new(),
-                    )
-                },
-            ),
-        )
-        .with_state(bodies.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let root = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (root, bodies)
-}
 
 /// The mock upstream, which accepts only the provider's key.
 async fn upstream() -> (String, Arc<switchyard_mock::Mock>) {
@@ -82,19 +54,6 @@ async fn upstream() -> (String, Arc<switchyard_mock::Mock>) {
     let root = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(switchyard_mock::serve(listener, mock.clone()));
     (root, mock)
-}
-
-/// The bytes of the SQLite files (database, WAL, shared memory) as they are now.
-fn database_files(dir: &std::path::Path, when: &str) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("events.db") {
-            out.push((format!("{name} ({when})"), std::fs::read(&path).unwrap()));
-        }
-    }
-    out
 }
 
 fn config(db: &std::path::Path, upstream: &str, collector: &str) -> String {
@@ -148,68 +107,6 @@ input_usd_per_mtok = 0.1
         ));
     }
     s
-}
-
-/// One exported span, flattened.
-#[derive(Debug, Clone)]
-struct Span {
-    name: String,
-    kind: i32,
-    trace_id: Vec<u8>,
-    span_id: Vec<u8>,
-    parent: Vec<u8>,
-    start: u64,
-    end: u64,
-    attrs: BTreeMap<String, String>,
-}
-
-impl Span {
-    fn attr(&self, key: &str) -> &str {
-        self.attrs.get(key).map(String::as_str).unwrap_or("")
-    }
-}
-
-/// Decodes every export body; returns the spans and the resources' `service.name`s.
-fn decode(bodies: &[Bytes]) -> (Vec<Span>, Vec<String>) {
-    let text = |v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match v
-        .as_ref()
-        .and_then(|v| v.value.as_ref())
-    {
-        Some(Any::StringValue(s)) => s.clone(),
-        Some(Any::IntValue(i)) => i.to_string(),
-        Some(Any::BoolValue(b)) => b.to_string(),
-        Some(Any::DoubleValue(d)) => d.to_string(),
-        other => format!("{other:?}"),
-    };
-    let mut spans = Vec::new();
-    let mut services = Vec::new();
-    for body in bodies {
-        let request = ExportTraceServiceRequest::decode(body.as_ref()).unwrap();
-        for rs in request.resource_spans {
-            for a in rs.resource.iter().flat_map(|r| &r.attributes) {
-                if a.key == "service.name" {
-                    services.push(text(&a.value));
-                }
-            }
-            for s in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
-                spans.push(Span {
-                    name: s.name,
-                    kind: s.kind,
-                    trace_id: s.trace_id,
-                    span_id: s.span_id,
-                    parent: s.parent_span_id,
-                    start: s.start_time_unix_nano,
-                    end: s.end_time_unix_nano,
-                    attrs: s
-                        .attributes
-                        .iter()
-                        .map(|a| (a.key.clone(), text(&a.value)))
-                        .collect(),
-                });
-            }
-        }
-    }
-    (spans, services)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -497,7 +394,7 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     for (i, b) in bodies.iter().enumerate() {
         places.push((format!("trace export #{i}"), b.to_vec()));
     }
-    let has = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let has = common::otlp::has;
     // The scan looks at real content: the log, the events and the spans are there.
     let text = |name: &str| {
         places

@@ -58,7 +58,7 @@ async fn handle(
         serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
     let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
-    ctx.requested_model.clone_from(&req.model);
+    super::requested_model(state, ctx, &req.model).map_err(early)?;
     let live = state.live();
     let declared = super::declared_classes(headers).map_err(early)?;
     let mut classes = declared;
@@ -68,15 +68,7 @@ async fn handle(
         classes = classes.union(live.registry.config.detectors.classes_in(input));
     }
     let attribution = super::attribution(state, headers).map_err(early)?;
-    evidence::admitted_embeddings(
-        &state.events,
-        ctx,
-        &req.model,
-        req.input.len(),
-        classes,
-        &attribution,
-    )
-    .await;
+    evidence::admitted_embeddings(&state.events, ctx, req.input.len(), classes, &attribution).await;
     let classification = Classification {
         declared,
         classes,

@@ -84,6 +84,36 @@ pub async fn admit(
     Ok(())
 }
 
+/// Takes the model the client named as the request's, for everything that records it. A name
+/// the scrubber would change (findings, control characters, over its bound) is no model id:
+/// refused without quoting it, and recorded scrubbed, so no record holds the client's text.
+pub fn requested_model(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    model: &str,
+) -> Result<(), ApiError> {
+    let live = state.live();
+    let detectors = &live.registry.config.detectors;
+    let scrub = |text| crate::scrub::client_text(text, detectors, crate::scrub::NAME_CHARS);
+    let whole = scrub(model);
+    // Detectors want a token to stand alone; after `provider/` it does not.
+    let recorded = match model.split_once('/') {
+        Some((provider, upstream)) if whole == model && scrub(upstream) != upstream => {
+            format!("{provider}/{}", scrub(upstream))
+        }
+        _ => whole.into_owned(),
+    };
+    let clean = recorded == model;
+    ctx.requested_model = recorded;
+    if clean {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest {
+        message: "model is not a model id: it holds control characters, is longer than 256 characters, or holds what looks like personal data or a secret".into(),
+        param: Some("model".into()),
+    })
+}
+
 /// Checks what the caller's key allows of this request (model, data classes) and charges its
 /// estimated input tokens to the key's rate.
 pub fn key_allows(
@@ -136,7 +166,7 @@ pub fn attribution(
         .to_str()
         .map_err(|_| bad("x-switchyard-metadata is not ASCII JSON".into()))?;
     let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|e| bad(format!("x-switchyard-metadata must be a JSON object: {e}")))?;
+        .map_err(|_| bad("x-switchyard-metadata must be a JSON object".into()))?;
     if parsed.len() > 16 {
         return Err(bad("x-switchyard-metadata takes at most 16 keys".into()));
     }
@@ -151,17 +181,19 @@ pub fn attribution(
                 serde_json::Value::Number(n) => n.to_string(),
                 serde_json::Value::Bool(b) => b.to_string(),
                 _ => {
-                    return Err(bad(format!(
-                        "x-switchyard-metadata.{key}: values are strings, numbers or booleans"
-                    )));
+                    return Err(bad(
+                        "x-switchyard-metadata: values are strings, numbers or booleans".into(),
+                    ));
                 }
             };
             if key.is_empty() || key.len() > 64 || value.len() > 256 {
-                return Err(bad(format!(
-                    "x-switchyard-metadata.{key}: keys are 1-64 bytes, values at most 256"
-                )));
+                return Err(bad(
+                    "x-switchyard-metadata: keys are 1-64 bytes, values at most 256".into(),
+                ));
             }
             let value = switchyard_policy::redact_text(&value, detectors, &policy).into_owned();
+            let value = crate::scrub::client_text(&value, detectors, 256).into_owned();
+            let key = crate::scrub::client_text(&key, detectors, 64).into_owned();
             Ok((key, value))
         })
         .collect()

@@ -152,7 +152,7 @@ pub async fn run_chat(
     req: &ChatRequest,
 ) -> Result<Chat, Failure> {
     let live = state.live();
-    ctx.requested_model.clone_from(&req.model);
+    super::requested_model(state, ctx, &req.model).map_err(early)?;
     let classification = classify_chat(state, headers, req).map_err(early)?;
     let attribution = attribution(state, headers).map_err(early)?;
     evidence::admitted_chat(&state.events, ctx, req, &classification, &attribution).await;

@@ -77,7 +77,10 @@ pub fn install(exporter: Option<&Exporter>) {
 /// spans: they are disabled at their callsites.
 pub fn subscriber(exporter: Option<&Exporter>) -> Box<dyn tracing::Subscriber + Send + Sync> {
     let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a terminal: a log file or collector gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let logs = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_filter(env.and(filter_fn(|m| !m.is_span() || m.target() != super::TARGET)));
     let logged = tracing_subscriber::registry().with(logs);

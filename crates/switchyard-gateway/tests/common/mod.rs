@@ -1,6 +1,8 @@
 //! Starts a gateway and a mock upstream in-process on loopback ports for integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod otlp;
+
 use std::sync::Arc;
 use switchyard_evidence::{EventLog, Store};
 use switchyard_gateway::{config, server};
