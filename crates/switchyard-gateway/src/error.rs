@@ -324,14 +324,29 @@ impl From<WireError> for ApiError {
     }
 }
 
-/// Turns a body that failed to parse into a 400 that says where.
+/// Turns a body that failed to parse into a 400 that says where, never what: serde's messages
+/// quote the offending value, which may be a secret.
 pub fn json_error(e: &serde_json::Error) -> ApiError {
     let message = match e.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            format!("the request body is not valid JSON: {e}")
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => format!(
+            "the request body is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+        // These quote a field's name, which says what to fix; the others quote a value.
+        serde_json::error::Category::Data
+            if ["unknown field", "missing field", "duplicate field"]
+                .iter()
+                .any(|p| e.to_string().starts_with(p)) =>
+        {
+            format!("the request body has a wrong field: {e}")
         }
-        serde_json::error::Category::Data => format!("the request body has a wrong field: {e}"),
-        serde_json::error::Category::Io => format!("the request body could not be read: {e}"),
+        serde_json::error::Category::Data => format!(
+            "the request body has a field of the wrong type or value (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+        serde_json::error::Category::Io => "the request body could not be read".to_owned(),
     };
     ApiError::bad_request(message)
 }

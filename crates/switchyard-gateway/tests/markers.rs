@@ -43,8 +43,11 @@ fn user(text: &str) -> Value {
     json!([{"role": "user", "content": text}])
 }
 
-/// Every request of the scan: (what, path, headers, body).
-fn requests() -> Vec<(&'static str, String, Vec<(&'static str, String)>, Value)> {
+/// One request of the scan: what it tries, its path, its headers, its body.
+type Probe = (&'static str, String, Vec<(&'static str, String)>, Value);
+
+/// Every request of the scan.
+fn requests() -> Vec<Probe> {
     let marked = format!("{SECRET} {EMAIL}");
     let chat = "/v1/chat/completions".to_owned();
     let messages = "/v1/messages".to_owned();

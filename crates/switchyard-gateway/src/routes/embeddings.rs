@@ -2,7 +2,7 @@
 
 use super::pipeline::decide_and_run;
 use super::{body, failed, new_ctx, served};
-use crate::error::{ApiError, json_error};
+use crate::error::ApiError;
 use crate::evidence;
 use crate::execute::{self, Operation, Output, RequestCtx};
 use crate::routing::Asked;
@@ -55,7 +55,7 @@ async fn handle(
         .map_err(early)?;
     let bytes = body(state, raw).map_err(early)?;
     let wire: EmbeddingRequest =
-        serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
+        switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
     let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
     super::requested_model(state, ctx, &req.model).map_err(early)?;

@@ -3,7 +3,7 @@
 
 use super::pipeline::{Answer, Failure, run_chat};
 use super::{body, failed, new_ctx, served, stream};
-use crate::error::{ApiError, json_error};
+use crate::error::ApiError;
 use crate::execute::RequestCtx;
 use crate::server::AppState;
 use axum::body::Bytes;
@@ -49,7 +49,7 @@ async fn handle(
         .map_err(early)?;
     let bytes = body(state, raw).map_err(early)?;
     let wire: MessagesRequest =
-        serde_json::from_slice(&bytes).map_err(|e| early(json_error(&e)))?;
+        switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
     let req = anthropic::request_to_canonical(wire).map_err(|e| early(e.into()))?;
     let chat = run_chat(state, ctx, headers, &req).await?;
     Ok(match chat.answer {
