@@ -249,3 +249,47 @@ async fn anthropic_door_errors_are_anthropic_shaped() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["type"], "not_found_error");
 }
+
+#[tokio::test]
+async fn a_body_declared_as_anything_but_json_is_refused_with_415() {
+    let gw = gateway(
+        "[providers.mock]\nfamily = \"mock\"\n[aliases]\nfast = [\"mock/fast\"]\nembed = [\"mock/embed\"]",
+    )
+    .await;
+    let chat = chat_body("fast").to_string();
+    let embed = json!({"model": "embed", "input": "hi"}).to_string();
+    let messages =
+        json!({"model": "fast", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
+            .to_string();
+    for (path, body) in [
+        ("/v1/chat/completions", &chat),
+        ("/v1/embeddings", &embed),
+        ("/v1/messages", &messages),
+    ] {
+        for (content_type, want) in [
+            ("text/plain", 415),
+            ("application/x-www-form-urlencoded", 415),
+            ("application/json; charset=utf-8", 200),
+            ("APPLICATION/JSON", 200),
+            ("application/vnd.api+json", 200),
+        ] {
+            let resp = client()
+                .post(format!("{}{path}", gw.root))
+                .header("content-type", content_type)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), want, "{path} {content_type}");
+            let answer: Value = resp.json().await.unwrap();
+            if want == 415 && path == "/v1/messages" {
+                assert_eq!(answer["type"], "error", "{answer}");
+            } else if want == 415 {
+                assert_eq!(
+                    answer["error"]["code"], "unsupported_media_type",
+                    "{answer}"
+                );
+            }
+        }
+    }
+}

@@ -46,7 +46,7 @@ async fn handle(
     super::admit(state, ctx, headers, extensions)
         .await
         .map_err(early)?;
-    let bytes = body(state, raw).map_err(early)?;
+    let bytes = body(state, headers, raw).map_err(early)?;
     let wire: ChatCompletionRequest =
         switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
     let req = openai::request_to_canonical(wire).map_err(|e| early(e.into()))?;

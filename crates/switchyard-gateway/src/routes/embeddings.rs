@@ -53,7 +53,7 @@ async fn handle(
     super::admit(state, ctx, headers, extensions)
         .await
         .map_err(early)?;
-    let bytes = body(state, raw).map_err(early)?;
+    let bytes = body(state, headers, raw).map_err(early)?;
     let wire: EmbeddingRequest =
         switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
     let base64 = wire.encoding_format.as_deref() == Some("base64");

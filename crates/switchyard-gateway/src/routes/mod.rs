@@ -214,8 +214,23 @@ pub fn classify_chat(
     ))
 }
 
-/// The body, or the error that says why it could not be read (413 past the limit).
-pub fn body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+/// The body, or the error that says why it could not be read (413 past the limit, 415 when
+/// it is declared as anything but JSON; an undeclared body is read as JSON).
+pub fn body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    if let Some(declared) = headers.get(axum::http::header::CONTENT_TYPE)
+        && !is_json(declared.as_bytes())
+    {
+        return Err(ApiError::Refused {
+            status: 415,
+            code: "unsupported_media_type",
+            message: "the request body must be JSON: send Content-Type: application/json".into(),
+            retry_after: None,
+        });
+    }
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(state.live().registry.config.limits.max_body_bytes)
@@ -223,6 +238,19 @@ pub fn body(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Byt
             ApiError::bad_request(format!("the request body could not be read: {rejection}"))
         }
     })
+}
+
+/// `application/json` or a `+json` type, parameters (`; charset=utf-8`) allowed.
+fn is_json(content_type: &[u8]) -> bool {
+    let essence = content_type
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    essence.eq_ignore_ascii_case(b"application/json")
+        || (essence.len() > 5
+            && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json")
+            && essence.contains(&b'/'))
 }
 
 // The answer's headers, validated once at compile time rather than on every answer.
