@@ -404,6 +404,30 @@ async fn a_class_can_redact_data_classes_before_they_go_upstream() {
 }
 
 #[tokio::test]
+async fn a_class_redacts_embeddings_inputs_too() {
+    let (up, gw) = setup("[models.\"up/embed\"]\nkind = \"embedding\"\n").await;
+    let input = "mail jane.doe@example.com now";
+    let resp = client()
+        .post(format!("{}/v1/embeddings", gw.root))
+        .header("x-switchyard-class", "scrubbed")
+        .json(&json!({"model": "up/embed", "input": [input]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    assert!(
+        !up.mock.saw("jane.doe@example.com"),
+        "the e-mail address reached the upstream"
+    );
+    assert!(up.mock.saw("mail [REDACTED:email] now"));
+}
+
+#[tokio::test]
 async fn an_open_circuit_takes_a_failing_target_out_of_the_plan() {
     let (up, gw) =
         setup("[breaker]\nfailure_threshold = 2\ncool_down_ms = 60000\nsuccess_threshold = 1\n")

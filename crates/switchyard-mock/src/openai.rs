@@ -205,6 +205,7 @@ pub(crate) async fn embeddings(
     if let Err(resp) = authorize(&mock, &headers, false) {
         return resp;
     }
+    mock.keep_body(&body);
     answer_embeddings(&mock, None, &headers, query.as_deref(), &body).await
 }
 

@@ -53,7 +53,9 @@ pub use profile::{
     AllowRule, Node, NodeSpec, Profile, ProfileError, ProfileErrors, ProfileSnapshot, Route,
     RouteSpec, Slo,
 };
-pub use redact::{Action, RedactionPolicy, redact_json, redact_request, redact_text};
+pub use redact::{
+    Action, RedactionPolicy, redact_embed_request, redact_json, redact_request, redact_text,
+};
 pub use route_class::{
     BaseClass, ClassOverrides, ClassSettings, Hedge, RouteClass, RouteClassError, RouteClasses,
     UnknownRouteClass,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::ops::Range;
-use switchyard_protocol::{ChatRequest, Part};
+use switchyard_protocol::{ChatRequest, EmbedRequest, Part};
 
 /// How every placeholder starts; the detector name and `]` follow.
 pub const PLACEHOLDER_PREFIX: &str = "[REDACTED:";
@@ -282,6 +282,21 @@ pub fn redact_request(
             if let Some(redacted) = redact_arguments(&call.arguments, detectors, policy) {
                 call.arguments = redacted;
             }
+        }
+    }
+    out
+}
+
+/// The embeddings request with the classes `policy` names redacted from every input.
+pub fn redact_embed_request(
+    request: &EmbedRequest,
+    detectors: &Detectors,
+    policy: &RedactionPolicy,
+) -> EmbedRequest {
+    let mut out = request.clone();
+    for input in &mut out.input {
+        if let Cow::Owned(redacted) = redact_text(input, detectors, policy) {
+            *input = redacted;
         }
     }
     out

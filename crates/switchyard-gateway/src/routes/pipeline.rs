@@ -109,19 +109,23 @@ pub async fn decide_and_run(
     crate::budgets::reserve(&state.budgets, ctx, headers, &mut decision)
         .await
         .map_err(early)?;
-    // The class may demand that some data classes never reach the provider.
-    let redacted;
+    // The class may demand that some data classes never reach the provider, whatever the door.
+    let (redacted_chat, redacted_embed);
+    let policy = switchyard_policy::RedactionPolicy::only(decision.redact_upstream);
+    let detectors = &live.registry.config.detectors;
     let op = match op {
-        Operation::Chat(req) | Operation::Stream(req) if !decision.redact_upstream.is_empty() => {
-            let policy = switchyard_policy::RedactionPolicy::only(decision.redact_upstream);
-            redacted =
-                switchyard_policy::redact_request(req, &live.registry.config.detectors, &policy);
+        _ if decision.redact_upstream.is_empty() => op,
+        Operation::Chat(req) | Operation::Stream(req) => {
+            redacted_chat = switchyard_policy::redact_request(req, detectors, &policy);
             match op {
-                Operation::Stream(_) => Operation::Stream(&redacted),
-                _ => Operation::Chat(&redacted),
+                Operation::Stream(_) => Operation::Stream(&redacted_chat),
+                _ => Operation::Chat(&redacted_chat),
             }
         }
-        op => op,
+        Operation::Embed(req) => {
+            redacted_embed = switchyard_policy::redact_embed_request(req, detectors, &policy);
+            Operation::Embed(&redacted_embed)
+        }
     };
     let slot = if decision.heavy_queue {
         Some(state.heavy.enter(ctx.deadline).await.map_err(early)?)
