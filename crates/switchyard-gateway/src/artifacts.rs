@@ -5,7 +5,7 @@
 
 use crate::config::{Config, Retention};
 use crate::error::ApiError;
-use crate::execute::RequestCtx;
+use crate::pipeline::RequestCtx;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use switchyard_evidence::artifact::{Artifact, ArtifactKind, Keyring};

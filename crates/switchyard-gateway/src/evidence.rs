@@ -3,7 +3,8 @@
 //! those can hold personal data or secrets; error kinds, codes and parameters cannot.
 
 use crate::error::ApiError;
-use crate::execute::{AttemptRecord, RequestCtx};
+use crate::execute::AttemptRecord;
+use crate::pipeline::RequestCtx;
 use crate::traces;
 use serde::Serialize;
 use serde_json::json;

@@ -9,6 +9,7 @@ mod race;
 
 use crate::error::ApiError;
 use crate::health::{Breakers, now_ms};
+use crate::pipeline::RequestCtx;
 use crate::registry::Registry;
 use crate::traces::AttemptSpan;
 use futures::StreamExt;
@@ -19,38 +20,6 @@ use switchyard_protocol::{
 };
 use switchyard_providers::{Call, EventStream};
 use tracing::Instrument;
-
-/// What one request carries through the pipeline.
-#[derive(Debug, Clone)]
-pub struct RequestCtx {
-    /// The front door: `chat`, `messages` or `embeddings`.
-    pub door: &'static str,
-    pub request_id: String,
-    pub decision_id: String,
-    pub started: Instant,
-    /// When the whole request must be done (all attempts included).
-    pub deadline: Instant,
-    /// The model name as the client sent it.
-    pub requested_model: String,
-    /// The route class it runs under (`none` until decided).
-    pub route_class: String,
-    /// `name@version` of the profile its decision used (empty until decided).
-    pub profile: String,
-    /// The tenant it was admitted for (`none` until admitted).
-    pub tenant: String,
-    /// Who it was admitted as, and what their key allows.
-    pub principal: Option<std::sync::Arc<crate::admission::Principal>>,
-    /// Tokens charged to the key's rate at admission, settled with the real usage.
-    pub charged_tokens: u64,
-    /// Its class demands durable evidence: the answer waits until its outcome is committed.
-    pub durable: bool,
-    /// Whether its payloads are kept as artifacts, and how (decided after routing).
-    pub payloads: Option<crate::artifacts::Keep>,
-    /// The request's hold on its budgets, settled with its real cost when it ends.
-    pub budget: Option<std::sync::Arc<crate::budgets::Hold>>,
-    /// Its trace span (see [`crate::traces`]); disabled when no exporter runs.
-    pub span: tracing::Span,
-}
 
 /// One upstream attempt, as the evidence plane records it.
 #[derive(Debug, Clone)]

@@ -16,6 +16,7 @@ pub mod idle;
 pub mod ids;
 pub mod listen;
 pub mod mock_provider;
+pub mod pipeline;
 pub mod pools;
 pub mod profiles;
 pub mod registry;

@@ -4,10 +4,9 @@
 //! calls the pure `decide`. The request's context learns its class, profile and deadline.
 
 use crate::error::ApiError;
-use crate::execute::RequestCtx;
 use crate::health::now_ms;
+use crate::pipeline::RequestCtx;
 use crate::server::{AppState, Live};
-use axum::http::HeaderMap;
 use std::time::Duration;
 use switchyard_policy::{
     DataClasses, Decision, DecisionInput, Refusal, RequestSummary, RouteClassError,
@@ -36,25 +35,11 @@ impl NotDecided {
     }
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, ApiError> {
-    match headers.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .map(|s| Some(s.trim()).filter(|s| !s.is_empty()))
-            .map_err(|_| ApiError::BadRequest {
-                message: format!("{name} is not ASCII"),
-                param: Some(name.to_owned()),
-            }),
-    }
-}
-
 /// Decides where the request goes, under the profile `live` pins.
 pub fn decide(
     state: &AppState,
     live: &Live,
     ctx: &mut RequestCtx,
-    headers: &HeaderMap,
     request: RequestSummary,
     data_classes: DataClasses,
     asked: &Asked<'_>,
@@ -62,7 +47,8 @@ pub fn decide(
     let profile = &live.profile;
     ctx.profile = profile.id();
     let malformed = NotDecided::Malformed;
-    let class_header = header(headers, "x-switchyard-class").map_err(malformed)?;
+    let class_header = ctx.directives.class.clone();
+    let class_header = class_header.as_deref();
     let metadata = asked
         .metadata_class
         .map(|c| serde_json::json!({ "route_class": c }));
@@ -103,16 +89,8 @@ pub fn decide(
         (None, None) => profile.default_class(&request.model).clone(),
     };
     ctx.route_class.clone_from(&route_class.name);
-    let region = header(headers, "x-switchyard-region").map_err(malformed)?;
-    // A region is recorded with the decision: only a region name may get that far.
-    if region.is_some_and(|r| !is_region_name(r)) {
-        return Err(NotDecided::Malformed(ApiError::BadRequest {
-            message:
-                "x-switchyard-region takes a region name: 1-64 letters, digits, '-', '_' or '.'"
-                    .into(),
-            param: Some("x-switchyard-region".into()),
-        }));
-    }
+    let region = ctx.directives.region.clone();
+    let region = region.as_deref();
     if let Some(key) = key {
         key.check_class(&route_class.name).map_err(malformed)?;
         key.check_region(region).map_err(malformed)?;
@@ -125,7 +103,7 @@ pub fn decide(
         request_region: region.map(str::to_owned),
         key_region: key.and_then(|k| k.region.clone()),
         profile,
-        budget: state.budgets.state_for(ctx, headers, now),
+        budget: state.budgets.state_for(ctx, now),
         health: state.breakers.snapshot(now),
         now_ms: now,
     };
@@ -133,12 +111,4 @@ pub fn decide(
     let budget = ctx.started + Duration::from_millis(decision.timeouts.total_ms);
     ctx.deadline = ctx.deadline.min(budget);
     Ok(decision)
-}
-
-/// Region names as providers and profiles spell them (`eu`, `us-east-1`, `europe-west4`).
-fn is_region_name(region: &str) -> bool {
-    (1..=64).contains(&region.len())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }

@@ -22,6 +22,14 @@ pub struct Live {
     pub profile: Arc<switchyard_policy::ProfileSnapshot>,
 }
 
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("profile", &self.profile.id())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What every handler shares.
 pub struct AppState {
     live: ArcSwap<Live>,

@@ -7,7 +7,7 @@
 pub mod export;
 
 use crate::evidence::Ending;
-use crate::execute::RequestCtx;
+use crate::pipeline::RequestCtx;
 use switchyard_policy::{Classification, Decision, Refusal, Target};
 use switchyard_protocol::ErrorKind;
 use tracing::Span;
@@ -94,15 +94,15 @@ pub fn request_span(door: &'static str, request_id: &str, decision_id: &str) -> 
 /// request span becomes a child of the caller's span. Only the ids and flags are taken (never
 /// `tracestate`, which a client may fill with anything). Runs before the span starts, that is
 /// before its first attempt.
-pub fn continue_trace(ctx: &RequestCtx, headers: &http::HeaderMap) {
+pub fn continue_trace(ctx: &RequestCtx, directives: &crate::pipeline::Directives) {
     use opentelemetry::propagation::TextMapPropagator;
     use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
     use tracing_opentelemetry::OpenTelemetrySpanExt;
-    if ctx.span.is_disabled() || !headers.contains_key("traceparent") {
+    if ctx.span.is_disabled() || directives.traceparent.is_none() {
         return;
     }
     let propagator = opentelemetry_sdk::propagation::TraceContextPropagator::new();
-    let extracted = propagator.extract(&opentelemetry_http::HeaderExtractor(headers));
+    let extracted = propagator.extract(directives);
     let caller = extracted.span().span_context().clone();
     if !caller.is_valid() {
         return;

@@ -3,7 +3,7 @@
 //! A hold dropped unsettled is charged in full: a request can never leave a budget unpaid.
 
 use super::{Book, Budgets, Exhausted, usd};
-use crate::execute::RequestCtx;
+use crate::pipeline::RequestCtx;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -12,8 +12,7 @@ pub use hold::Hold;
 
 use crate::config::{BudgetScope, BudgetSpec};
 use crate::error::ApiError;
-use crate::execute::RequestCtx;
-use axum::http::HeaderMap;
+use crate::pipeline::RequestCtx;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -74,11 +73,11 @@ impl Budgets {
 
     /// The budgets a request falls under, by scope name: its tenant, its key, its route class
     /// (once decided), and each `x-switchyard-metadata` entry a budget names.
-    pub fn scopes(&self, ctx: &RequestCtx, headers: &HeaderMap) -> Vec<String> {
+    pub fn scopes(&self, ctx: &RequestCtx) -> Vec<String> {
         if self.specs.is_empty() {
             return Vec::new();
         }
-        let tags = metadata(headers);
+        let tags = &ctx.directives.metadata;
         let key = ctx.principal.as_ref().and_then(|p| p.key_id.as_deref());
         self.specs
             .iter()
@@ -104,8 +103,8 @@ impl Budgets {
     }
 
     /// The budget state of the request in `ctx` (see [`Budgets::scopes`]).
-    pub fn state_for(&self, ctx: &RequestCtx, headers: &HeaderMap, now_ms: u64) -> BudgetState {
-        self.state(&self.scopes(ctx, headers), now_ms)
+    pub fn state_for(&self, ctx: &RequestCtx, now_ms: u64) -> BudgetState {
+        self.state(&self.scopes(ctx), now_ms)
     }
 
     /// Reserves `amount` in every budget of `scopes` at once, taking leases from the shared
@@ -297,30 +296,6 @@ fn sql_ms(ms: u64) -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
-/// `x-switchyard-metadata` as name → value text (admission has already refused it malformed).
-fn metadata(headers: &HeaderMap) -> BTreeMap<String, String> {
-    let Some(text) = headers
-        .get("x-switchyard-metadata")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return BTreeMap::new();
-    };
-    let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) else {
-        return BTreeMap::new();
-    };
-    map.into_iter()
-        .filter_map(|(k, v)| {
-            let v = match v {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                _ => return None,
-            };
-            Some((k, v))
-        })
-        .collect()
-}
-
 /// What the executor may commit of `decision`'s plan under `cap`: the first step always, then
 /// each next step while the sum stays within `cap` (the executor's own rule, see
 /// `execute::run`), so a hold of this amount covers every attempt it can start.
@@ -349,10 +324,9 @@ pub fn plan_cost(decision: &Decision, cap: MicroUsd) -> (MicroUsd, MicroUsd) {
 pub async fn reserve(
     budgets: &Arc<Budgets>,
     ctx: &mut RequestCtx,
-    headers: &HeaderMap,
     decision: &mut Decision,
 ) -> Result<(), ApiError> {
-    let scopes = budgets.scopes(ctx, headers);
+    let scopes = budgets.scopes(ctx);
     if scopes.is_empty() {
         return Ok(());
     }

@@ -4,7 +4,8 @@ use super::pipeline::decide_and_run;
 use super::{body, failed, new_ctx, served};
 use crate::error::ApiError;
 use crate::evidence;
-use crate::execute::{self, Operation, Output, RequestCtx};
+use crate::execute::{self, Operation, Output};
+use crate::pipeline::RequestCtx;
 use crate::routing::Asked;
 use crate::server::AppState;
 use axum::body::Bytes;
@@ -53,21 +54,21 @@ async fn handle(
     super::admit(state, ctx, headers, extensions)
         .await
         .map_err(early)?;
-    let bytes = body(state, headers, raw).map_err(early)?;
+    let bytes = body(ctx, headers, raw).map_err(early)?;
     let wire: EmbeddingRequest =
         switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
     let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
-    super::requested_model(state, ctx, &req.model).map_err(early)?;
-    let live = state.live();
-    let declared = super::declared_classes(headers).map_err(early)?;
+    super::requested_model(ctx, &req.model).map_err(early)?;
+    let live = ctx.live.clone();
+    let declared = ctx.directives.data_classes;
     let mut classes = declared;
     let mut bytes = 0;
     for input in &req.input {
         bytes += input.len();
         classes = classes.union(live.registry.config.detectors.classes_in(input));
     }
-    let attribution = super::attribution(state, headers).map_err(early)?;
+    let attribution = super::attribution(ctx);
     evidence::admitted_embeddings(&state.events, ctx, req.input.len(), classes, &attribution).await;
     let classification = Classification {
         declared,
@@ -85,9 +86,7 @@ async fn handle(
     .map_err(early)?;
     let done = decide_and_run(
         state,
-        &live,
         ctx,
-        headers,
         summary,
         &classification,
         &Asked::default(),
@@ -129,7 +128,6 @@ async fn handle(
     };
     let http = super::json_answer(&body);
     Ok(served(
-        state,
         http,
         ctx,
         &done.target,

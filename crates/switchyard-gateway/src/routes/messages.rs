@@ -4,7 +4,7 @@
 use super::pipeline::{Answer, Failure, run_chat};
 use super::{body, failed, new_ctx, served, stream};
 use crate::error::ApiError;
-use crate::execute::RequestCtx;
+use crate::pipeline::RequestCtx;
 use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -47,27 +47,20 @@ async fn handle(
     super::admit(state, ctx, headers, extensions)
         .await
         .map_err(early)?;
-    let bytes = body(state, headers, raw).map_err(early)?;
+    let bytes = body(ctx, headers, raw).map_err(early)?;
     let wire: MessagesRequest =
         switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
     let req = anthropic::request_to_canonical(wire).map_err(|e| early(e.into()))?;
-    let chat = run_chat(state, ctx, headers, &req).await?;
+    let chat = run_chat(state, ctx, &req).await?;
     Ok(match chat.answer {
         Answer::Whole(resp) => {
             let body = anthropic::response_from_canonical(&resp, &req.model);
             let http = super::json_answer(&body);
-            served(
-                state,
-                http,
-                ctx,
-                &chat.target,
-                &chat.attempts,
-                Some(&resp.usage),
-            )
+            served(http, ctx, &chat.target, &chat.attempts, Some(&resp.usage))
         }
         Answer::Stream(first, rest, recorder) => {
             let http = stream::anthropic(first, rest, &req.model, recorder);
-            served(state, http, ctx, &chat.target, &chat.attempts, None)
+            served(http, ctx, &chat.target, &chat.attempts, None)
         }
     })
 }

@@ -11,8 +11,10 @@ mod stream;
 
 use crate::error::ApiError;
 use crate::evidence::{self, Ending};
-use crate::execute::{AttemptRecord, RequestCtx};
+use crate::execute::AttemptRecord;
 use crate::ids::new_id;
+use crate::pipeline::Directives;
+use crate::pipeline::RequestCtx;
 use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -47,6 +49,7 @@ pub fn json_answer<T: serde::Serialize>(body: &T) -> Response {
 /// A fresh context for a request that has just arrived at `door`.
 pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
     let started = Instant::now();
+    let live = state.live();
     let (request_id, decision_id) = (new_id("req"), new_id("dec"));
     RequestCtx {
         span: crate::traces::request_span(door, &request_id, &decision_id),
@@ -54,7 +57,7 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         request_id,
         decision_id,
         started,
-        deadline: started + state.live().registry.config.limits.request_timeout,
+        deadline: started + live.registry.config.limits.request_timeout,
         requested_model: String::new(),
         route_class: "none".into(),
         profile: String::new(),
@@ -64,35 +67,38 @@ pub fn new_ctx(state: &AppState, door: &'static str) -> RequestCtx {
         durable: false,
         payloads: None,
         budget: None,
+        live,
+        directives: Directives::default(),
     }
 }
 
-/// Admits the request (key → tenant, rates) before its body is read.
+/// Admits the request (key → tenant, rates) before its body is read, and reads its
+/// Switchyard headers: the last time anything reads them.
 pub async fn admit(
     state: &AppState,
     ctx: &mut RequestCtx,
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
 ) -> Result<(), ApiError> {
-    crate::traces::continue_trace(ctx, headers);
+    let directives = Directives::parse(headers);
+    if let Ok(directives) = &directives {
+        crate::traces::continue_trace(ctx, directives);
+    }
     let principal = state
         .admission
         .admit(headers, crate::server::peer(extensions))
         .await?;
     ctx.tenant.clone_from(&principal.tenant);
     ctx.principal = Some(principal);
+    ctx.directives = directives?;
     Ok(())
 }
 
 /// Takes the model the client named as the request's, for everything that records it. A name
 /// the scrubber would change (findings, control characters, over its bound) is no model id:
 /// refused without quoting it, and recorded scrubbed, so no record holds the client's text.
-pub fn requested_model(
-    state: &AppState,
-    ctx: &mut RequestCtx,
-    model: &str,
-) -> Result<(), ApiError> {
-    let live = state.live();
+pub fn requested_model(ctx: &mut RequestCtx, model: &str) -> Result<(), ApiError> {
+    let live = ctx.live.clone();
     let detectors = &live.registry.config.detectors;
     let scrub = |text| crate::scrub::client_text(text, detectors, crate::scrub::NAME_CHARS);
     let whole = scrub(model);
@@ -133,91 +139,35 @@ pub fn key_allows(
     Ok(())
 }
 
-/// The classes the client declared in `x-switchyard-data-class` (none when absent).
-pub fn declared_classes(headers: &HeaderMap) -> Result<DataClasses, ApiError> {
-    let Some(value) = headers.get("x-switchyard-data-class") else {
-        return Ok(DataClasses::EMPTY);
-    };
-    let text = value.to_str().map_err(|_| ApiError::BadRequest {
-        message: "x-switchyard-data-class is not ASCII".into(),
-        param: Some("x-switchyard-data-class".into()),
-    })?;
-    DataClasses::parse_header(text).map_err(|e| ApiError::BadRequest {
-        message: e.to_string(),
-        param: Some("x-switchyard-data-class".into()),
-    })
-}
-
-/// The attribution a client attached in `x-switchyard-metadata` (a JSON object of short string
-/// values: team, user, workflow), redacted by the classification detectors before anything
-/// records it. Malformed metadata is a 400.
-pub fn attribution(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let Some(value) = headers.get("x-switchyard-metadata") else {
-        return Ok(BTreeMap::new());
-    };
-    let bad = |message: String| ApiError::BadRequest {
-        message,
-        param: Some("x-switchyard-metadata".into()),
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| bad("x-switchyard-metadata is not ASCII JSON".into()))?;
-    let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|_| bad("x-switchyard-metadata must be a JSON object".into()))?;
-    if parsed.len() > 16 {
-        return Err(bad("x-switchyard-metadata takes at most 16 keys".into()));
-    }
-    let policy = switchyard_policy::RedactionPolicy::default();
-    let live = state.live();
-    let detectors = &live.registry.config.detectors;
-    parsed
-        .into_iter()
+/// The attribution a client attached in `x-switchyard-metadata` (team, user, workflow), as
+/// records keep it: keys and values scrubbed by the request's detectors.
+pub fn attribution(ctx: &RequestCtx) -> BTreeMap<String, String> {
+    let detectors = &ctx.live.registry.config.detectors;
+    ctx.directives
+        .metadata
+        .iter()
         .map(|(key, value)| {
-            let value = match value {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Number(n) => n.to_string(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                _ => {
-                    return Err(bad(
-                        "x-switchyard-metadata: values are strings, numbers or booleans".into(),
-                    ));
-                }
-            };
-            if key.is_empty() || key.len() > 64 || value.len() > 256 {
-                return Err(bad(
-                    "x-switchyard-metadata: keys are 1-64 bytes, values at most 256".into(),
-                ));
-            }
-            let value = switchyard_policy::redact_text(&value, detectors, &policy).into_owned();
-            let value = crate::scrub::client_text(&value, detectors, 256).into_owned();
-            let key = crate::scrub::client_text(&key, detectors, 64).into_owned();
-            Ok((key, value))
+            let key = crate::scrub::client_text(key, detectors, 64).into_owned();
+            let value = crate::scrub::client_text(value, detectors, 256).into_owned();
+            (key, value)
         })
         .collect()
 }
 
 /// Classifies a chat request before any provider is chosen: declared classes, raised by what
 /// the detectors find in every message, tool call and tool result.
-pub fn classify_chat(
-    state: &AppState,
-    headers: &HeaderMap,
-    req: &ChatRequest,
-) -> Result<Classification, ApiError> {
-    let declared = declared_classes(headers)?;
-    Ok(switchyard_policy::classify(
+pub fn classify_chat(ctx: &RequestCtx, req: &ChatRequest) -> Classification {
+    switchyard_policy::classify(
         req,
-        declared,
-        &state.live().registry.config.detectors,
-    ))
+        ctx.directives.data_classes,
+        &ctx.live.registry.config.detectors,
+    )
 }
 
 /// The body, or the error that says why it could not be read (413 past the limit, 415 when
 /// it is declared as anything but JSON; an undeclared body is read as JSON).
 pub fn body(
-    state: &AppState,
+    ctx: &RequestCtx,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Bytes, ApiError> {
@@ -233,7 +183,7 @@ pub fn body(
     }
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(state.live().registry.config.limits.max_body_bytes)
+            ApiError::PayloadTooLarge(ctx.live.registry.config.limits.max_body_bytes)
         } else {
             ApiError::bad_request(format!("the request body could not be read: {rejection}"))
         }
@@ -283,7 +233,6 @@ pub fn ids(mut resp: Response, ctx: &RequestCtx) -> Response {
 /// Adds the headers of a served answer: who served it, after how many attempts, at what cost
 /// (cost only when the usage is known when the head is sent).
 pub fn served(
-    state: &AppState,
     mut resp: Response,
     ctx: &RequestCtx,
     target: &Target,
@@ -293,7 +242,7 @@ pub fn served(
     set(&mut resp, &PROVIDER, &target.provider);
     set(&mut resp, &MODEL, &target.model);
     set(&mut resp, &ATTEMPTS, &attempts.len().to_string());
-    if let (Some(usage), Some(price)) = (usage, state.live().registry.price(target)) {
+    if let (Some(usage), Some(price)) = (usage, ctx.live.registry.price(target)) {
         let cost = price.cost(usage) + cancelled_cost(attempts);
         set(&mut resp, &COST_USD, &format!("{cost:.8}"));
     }
@@ -339,7 +288,7 @@ pub async fn record_served(
         target: Some(target.clone()),
         attempts: attempts.len(),
         usage: Some(usage),
-        price: state.live().registry.price(target),
+        price: ctx.live.registry.price(target),
         extra_cost_usd: cancelled_cost(attempts),
         ..Ending::default()
     };
@@ -376,7 +325,7 @@ pub async fn stream_recorder(
             status: 200,
             target: Some(target.clone()),
             attempts: attempts.len(),
-            price: state.live().registry.price(target),
+            price: ctx.live.registry.price(target),
             extra_cost_usd: cancelled_cost(attempts),
             ..Ending::default()
         },

@@ -7,11 +7,11 @@ use super::{attribution, classify_chat, record_served, stream, stream_recorder};
 use crate::config::ModelKind;
 use crate::error::ApiError;
 use crate::evidence;
-use crate::execute::{self, AttemptRecord, Exec, Operation, Output, RequestCtx, Served};
+use crate::execute::{self, AttemptRecord, Exec, Operation, Output, Served};
+use crate::pipeline::RequestCtx;
 use crate::pools::Slot;
 use crate::routing::{self, Asked, NotDecided};
-use crate::server::{AppState, Live};
-use axum::http::HeaderMap;
+use crate::server::AppState;
 use switchyard_policy::{BaseClass, Classification, Decision, RequestSummary, Target};
 use switchyard_protocol::{ChatRequest, ChatResponse, StreamEvent};
 use switchyard_providers::EventStream;
@@ -49,14 +49,13 @@ pub struct Done {
 #[allow(clippy::too_many_arguments)]
 pub async fn decide_and_run(
     state: &AppState,
-    live: &Live,
     ctx: &mut RequestCtx,
-    headers: &HeaderMap,
     summary: RequestSummary,
     classification: &Classification,
     asked: &Asked<'_>,
     op: Operation<'_>,
 ) -> Result<Done, Failure> {
+    let live = ctx.live.clone();
     let kind = match op {
         Operation::Embed(_) => ModelKind::Embedding,
         Operation::Chat(_) | Operation::Stream(_) => ModelKind::Chat,
@@ -65,15 +64,7 @@ pub async fn decide_and_run(
         .check_kind(&summary.model, kind)
         .map_err(early)?;
     let input_tokens = summary.estimated_input_tokens;
-    let decided = routing::decide(
-        state,
-        live,
-        ctx,
-        headers,
-        summary,
-        classification.classes,
-        asked,
-    );
+    let decided = routing::decide(state, &live, ctx, summary, classification.classes, asked);
     let mut decision: Decision = match decided {
         Ok(d) => {
             evidence::decided(&state.events, ctx, Ok(&d), classification).await;
@@ -106,7 +97,7 @@ pub async fn decide_and_run(
         .artifacts
         .decide(key_asks.or(decision.log_payloads), ctx.durable)
         .map_err(early)?;
-    crate::budgets::reserve(&state.budgets, ctx, headers, &mut decision)
+    crate::budgets::reserve(&state.budgets, ctx, &mut decision)
         .await
         .map_err(early)?;
     // The class may demand that some data classes never reach the provider, whatever the door.
@@ -152,13 +143,12 @@ pub async fn decide_and_run(
 pub async fn run_chat(
     state: &AppState,
     ctx: &mut RequestCtx,
-    headers: &HeaderMap,
     req: &ChatRequest,
 ) -> Result<Chat, Failure> {
-    let live = state.live();
-    super::requested_model(state, ctx, &req.model).map_err(early)?;
-    let classification = classify_chat(state, headers, req).map_err(early)?;
-    let attribution = attribution(state, headers).map_err(early)?;
+    let live = ctx.live.clone();
+    super::requested_model(ctx, &req.model).map_err(early)?;
+    let classification = classify_chat(ctx, req);
+    let attribution = attribution(ctx);
     evidence::admitted_chat(&state.events, ctx, req, &classification, &attribution).await;
     let op = if req.stream {
         Operation::Stream(req)
@@ -177,17 +167,7 @@ pub async fn run_chat(
         summary.estimated_input_tokens,
     )
     .map_err(early)?;
-    let done = decide_and_run(
-        state,
-        &live,
-        ctx,
-        headers,
-        summary,
-        &classification,
-        &asked,
-        op,
-    )
-    .await;
+    let done = decide_and_run(state, ctx, summary, &classification, &asked, op).await;
     // The prompt is kept once routing has decided whether (and how) this request's payloads
     // are kept, served or not.
     if ctx.payloads.is_some() {

@@ -5,7 +5,7 @@
 use crate::artifacts::ArtifactSink;
 use crate::error::ApiError;
 use crate::evidence::{Ending, conclude};
-use crate::execute::RequestCtx;
+use crate::pipeline::RequestCtx;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
