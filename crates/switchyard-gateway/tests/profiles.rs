@@ -184,3 +184,108 @@ async fn config_changes_reload_live_and_bad_ones_are_rejected() {
         );
     }
 }
+
+/// A config whose `up/slow` model has `price` per million tokens, under profile `p@version`.
+fn priced(upstream: &str, version: u32, price: f64) -> String {
+    format!(
+        r#"[providers.up]
+family = "openai"
+base_url = "{upstream}/v1"
+api_key = "{KEY}"
+
+[models."up/slow"]
+input_usd_per_mtok = {price}
+output_usd_per_mtok = {price}
+
+[[profiles]]
+name = "p"
+version = {version}
+
+[profiles.aliases.fast.default]
+nodes = [{{ try = "up/slow" }}]
+"#,
+        KEY = common::KEY
+    )
+}
+
+#[tokio::test]
+async fn a_reload_mid_request_changes_nothing_of_that_request() {
+    let up = common::mock_upstream(&[("slow", "latency_ms=1500")]).await;
+    let gw = common::gateway(&priced(&up.root, 1, 1.0)).await;
+    let http = common::client();
+    let request = tokio::spawn({
+        let url = format!("{}/v1/chat/completions", gw.root);
+        let http = http.clone();
+        async move {
+            http.post(url)
+                .json(&common::chat_body("fast"))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    // The request has been decided and is upstream: now the config changes under it.
+    while up.mock.hits("slow") == 0 {
+        tokio::task::yield_now().await;
+    }
+    let mut next = switchyard_gateway::config::parse(
+        "reloaded.toml",
+        &priced(&up.root, 2, 1000.0),
+        &|_: &str| None,
+    )
+    .unwrap();
+    switchyard_gateway::config::complete(&mut next, &|_: &str| None).unwrap();
+    let profile = next.routing.active_snapshot().unwrap();
+    gw.state.swap(switchyard_gateway::server::Live {
+        registry: std::sync::Arc::new(switchyard_gateway::registry::Registry::build(
+            std::sync::Arc::new(next),
+        )),
+        profile,
+    });
+    assert_eq!(
+        up.mock.waited("slow"),
+        0,
+        "the reload came after the answer"
+    );
+
+    let resp = request.await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["x-switchyard-profile"], "p@1");
+    let cost: f64 = resp.headers()["x-switchyard-cost-usd"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let events = gw.events().await;
+    let of = |kind: &str| -> serde_json::Value {
+        let e = events
+            .iter()
+            .find(|e| e.request_id.as_deref() == Some(id.as_str()) && e.kind.as_str() == kind)
+            .unwrap();
+        serde_json::from_str(&e.payload).unwrap()
+    };
+    assert_eq!(of("decision")["profile"], "p@1");
+    let outcome = of("outcome");
+    assert_eq!(outcome["profile"], "p@1");
+    // Priced at version 1's $1 per million tokens, not the reloaded $1,000.
+    let tokens = outcome["usage"]["input_tokens"].as_f64().unwrap()
+        + outcome["usage"]["output_tokens"].as_f64().unwrap();
+    assert!(
+        (cost - tokens / 1e6).abs() < 1e-9,
+        "{cost} for {tokens} tokens"
+    );
+    assert!((outcome["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-9);
+
+    // The next request pins the new config.
+    let resp = http
+        .post(format!("{}/v1/chat/completions", gw.root))
+        .json(&common::chat_body("fast"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-switchyard-profile"], "p@2");
+}

@@ -42,6 +42,8 @@ pub struct Gateway {
     pub admission: Arc<switchyard_gateway::admission::Admission>,
     /// The SQLite file holding the store.
     pub db: std::path::PathBuf,
+    /// The server's state, for tests that swap its live config.
+    pub state: Arc<server::AppState>,
 }
 
 impl Gateway {
@@ -98,6 +100,7 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
     )
     .unwrap();
     let admission = state.admission.clone();
+    let shared = state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let root = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(switchyard_gateway::listen::serve(
@@ -113,6 +116,7 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
         node,
         admission,
         db: dir.join("events.db"),
+        state: shared,
     }
 }
 
