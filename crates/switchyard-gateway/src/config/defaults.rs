@@ -1,7 +1,8 @@
 //! The embedded defaults: the built-in mock provider and its models, providers whose keys are
 //! in the environment, and the shipped price table.
 
-use super::validate::{add_shipped_models, default_base_url};
+use super::models::add_shipped_models;
+use super::provider::default_base_url;
 use super::{Config, ConfigErrors, ProviderConfig, parse};
 use switchyard_providers::{Credentials, Endpoint, Family, Quirks};
 

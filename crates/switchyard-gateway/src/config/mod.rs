@@ -6,7 +6,9 @@
 mod admin_key;
 mod budgets;
 mod defaults;
+mod models;
 mod payloads;
+mod provider;
 mod raw;
 mod routing;
 mod telemetry;

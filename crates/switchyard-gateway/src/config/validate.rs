@@ -1,22 +1,20 @@
 //! The second stage of config loading: raw TOML → [`Config`], checking every value and
 //! collecting every problem with its line and key, then adding shipped prices.
 
-use super::raw::{RawConfig, RawModel, RawProvider};
-use super::{
-    Config, ConfigError, ConfigErrors, Limits, ModelConfig, ModelKind, ProviderConfig, line_of,
-};
+use super::models::model;
+use super::provider::provider;
+use super::raw::RawConfig;
+use super::{Config, ConfigError, ConfigErrors, Limits, line_of};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::time::Duration;
-use switchyard_evidence::pricing::Price;
-use switchyard_providers::{Credentials, Endpoint, Family};
 use toml::Spanned;
 
 pub(super) struct Checker<'a> {
-    file: &'a str,
-    text: &'a str,
-    errors: Vec<ConfigError>,
+    pub(super) file: &'a str,
+    pub(super) text: &'a str,
+    pub(super) errors: Vec<ConfigError>,
     pub(super) env: &'a dyn Fn(&str) -> Option<String>,
 }
 
@@ -88,32 +86,6 @@ impl Checker<'_> {
             }
             Some(ms) => Duration::from_millis(*ms.get_ref()),
         }
-    }
-}
-
-fn family_of(name: &str) -> Option<Family> {
-    Some(match name {
-        "openai" => Family::Openai,
-        "anthropic" => Family::Anthropic,
-        "gemini" => Family::Gemini,
-        "workers-ai" => Family::WorkersAi,
-        "bedrock" => Family::Bedrock,
-        "mock" => Family::Mock,
-        _ => return None,
-    })
-}
-
-/// The base URL a family uses when the config gives none.
-pub fn default_base_url(family: Family, region: Option<&str>) -> String {
-    match family {
-        Family::Openai => "https://api.openai.com/v1".into(),
-        Family::Anthropic => "https://api.anthropic.com/v1".into(),
-        Family::Gemini => "https://generativelanguage.googleapis.com".into(),
-        Family::WorkersAi => "https://api.cloudflare.com/client/v4".into(),
-        Family::Bedrock => {
-            switchyard_providers::bedrock::default_base_url(region.unwrap_or("us-east-1"))
-        }
-        Family::Mock => "mock://in-process".into(),
     }
 }
 
@@ -342,223 +314,4 @@ pub fn validate(
         aliases,
         routing,
     })
-}
-
-fn provider(c: &mut Checker<'_>, name: &str, p: &RawProvider, key: &str) -> Option<ProviderConfig> {
-    let Some(family) = family_of(p.family.get_ref()) else {
-        c.error(
-            p.family.span(),
-            format!("{key}.family"),
-            format!(
-                "unknown family \"{}\"; known: openai, anthropic, gemini, workers-ai, bedrock, mock",
-                p.family.get_ref()
-            ),
-        );
-        return None;
-    };
-    let region = p.region.as_ref().map(|r| r.get_ref().clone());
-    let base_url = match &p.base_url {
-        None => default_base_url(family, region.as_deref()),
-        Some(u) => {
-            let url = c.expand(u, &format!("{key}.base_url"))?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                c.error(
-                    u.span(),
-                    format!("{key}.base_url"),
-                    "must start with http:// or https://",
-                );
-                return None;
-            }
-            url.trim_end_matches('/').to_owned()
-        }
-    };
-    let credentials = match (&p.aws_access_key_id, &p.aws_secret_access_key, &p.api_key) {
-        (Some(id), Some(secret), _) if family == Family::Bedrock => {
-            let access_key_id = c.expand(id, &format!("{key}.aws_access_key_id"))?;
-            let secret_access_key = c.expand(secret, &format!("{key}.aws_secret_access_key"))?;
-            let session_token = match &p.aws_session_token {
-                Some(t) => Some(c.expand(t, &format!("{key}.aws_session_token"))?)
-                    .filter(|t| !t.is_empty()),
-                None => None,
-            };
-            Credentials::Aws {
-                access_key_id,
-                secret_access_key,
-                session_token,
-            }
-        }
-        (Some(_), _, _) | (_, Some(_), _) if family != Family::Bedrock => {
-            c.error(
-                p.family.span(),
-                key,
-                "aws_* credentials are only for the bedrock family; use api_key",
-            );
-            return None;
-        }
-        (_, _, Some(k)) => Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?),
-        _ if family == Family::Bedrock => {
-            c.error(
-                p.family.span(),
-                key,
-                "bedrock needs aws_access_key_id and aws_secret_access_key, or a Bedrock API key in api_key",
-            );
-            return None;
-        }
-        _ => Credentials::None,
-    };
-    if family == Family::WorkersAi && p.quirks.account_id.is_none() {
-        c.error(
-            p.family.span(),
-            format!("{key}.quirks.account_id"),
-            "workers-ai needs quirks.account_id",
-        );
-        return None;
-    }
-    if family == Family::Bedrock && region.is_none() {
-        c.error(
-            p.family.span(),
-            format!("{key}.region"),
-            "bedrock needs a region (e.g. \"us-east-1\")",
-        );
-        return None;
-    }
-    let timeout = match &p.timeout_ms {
-        Some(t) if *t.get_ref() == 0 => {
-            c.error(
-                t.span(),
-                format!("{key}.timeout_ms"),
-                "must be greater than 0",
-            );
-            None
-        }
-        Some(t) => Some(Duration::from_millis(*t.get_ref())),
-        None => None,
-    };
-    Some(ProviderConfig {
-        endpoint: Endpoint {
-            name: name.to_owned(),
-            family,
-            base_url,
-            credentials,
-            region,
-            quirks: p.quirks.clone(),
-        },
-        timeout,
-    })
-}
-
-fn model(
-    c: &mut Checker<'_>,
-    id: &str,
-    m: &RawModel,
-    span: Range<usize>,
-    key: &str,
-    providers: &BTreeSet<&str>,
-) -> Option<ModelConfig> {
-    let Some((provider, upstream)) = id
-        .split_once('/')
-        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-    else {
-        c.error(span, key, "model ids are provider/model");
-        return None;
-    };
-    if !providers.contains(provider) {
-        c.error(
-            span,
-            key,
-            format!("provider \"{provider}\" is not configured"),
-        );
-        return None;
-    }
-    let kind = match m.kind.as_ref().map(|k| k.get_ref().as_str()) {
-        None | Some("chat") => ModelKind::Chat,
-        Some("embedding") => ModelKind::Embedding,
-        Some(other) => {
-            let span = m.kind.as_ref().map(Spanned::span).unwrap_or(span);
-            c.error(
-                span,
-                format!("{key}.kind"),
-                format!("unknown kind \"{other}\"; expected chat or embedding"),
-            );
-            return None;
-        }
-    };
-    let mut price = |v: &Option<Spanned<f64>>, field: &str| -> Option<f64> {
-        let v = v.as_ref()?;
-        let x = *v.get_ref();
-        if !x.is_finite() || x < 0.0 {
-            c.error(
-                v.span(),
-                format!("{key}.{field}"),
-                "prices are finite and not negative",
-            );
-            return None;
-        }
-        Some(x)
-    };
-    let input = price(&m.input_usd_per_mtok, "input_usd_per_mtok").unwrap_or(0.0);
-    let output = price(&m.output_usd_per_mtok, "output_usd_per_mtok").unwrap_or(0.0);
-    let cached_input = price(&m.cached_input_usd_per_mtok, "cached_input_usd_per_mtok");
-    let cache_write = price(&m.cache_write_usd_per_mtok, "cache_write_usd_per_mtok");
-    Some(ModelConfig {
-        provider: provider.to_owned(),
-        upstream: m
-            .upstream_model
-            .clone()
-            .unwrap_or_else(|| upstream.to_owned()),
-        kind,
-        context_window: m.context_window,
-        size_rank: m.size_rank,
-        price: Price {
-            input,
-            output,
-            cached_input,
-            cache_write,
-        },
-    })
-}
-
-/// Adds the shipped price entries for configured providers that the config does not price.
-pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(), ConfigErrors> {
-    let raw: RawConfig = toml::from_str(shipped).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: "<shipped prices>".into(),
-            line: e.span().map(|s| line_of(shipped, s.start)).unwrap_or(0),
-            key: String::new(),
-            message: e.message().to_owned(),
-        }])
-    })?;
-    let no_env = |_: &str| None;
-    let mut c = Checker {
-        file: "<shipped prices>",
-        text: shipped,
-        errors: Vec::new(),
-        env: &no_env,
-    };
-    let declared: BTreeSet<&str> = config.providers.keys().map(String::as_str).collect();
-    let mut found = Vec::new();
-    for (id, spanned) in &raw.models {
-        let configured = id
-            .split_once('/')
-            .is_some_and(|(p, _)| config.providers.contains_key(p));
-        if configured && !config.models.contains_key(id) {
-            let key = format!("models.\"{id}\"");
-            if let Some(m) = model(
-                &mut c,
-                id,
-                spanned.get_ref(),
-                spanned.span(),
-                &key,
-                &declared,
-            ) {
-                found.push((id.clone(), m));
-            }
-        }
-    }
-    config.models.extend(found);
-    if c.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ConfigErrors(c.errors))
-    }
 }

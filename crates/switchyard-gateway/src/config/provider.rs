@@ -1,0 +1,142 @@
+//! `[providers.NAME]`: the family, where it is (`base_url`, `region`), how to authenticate and
+//! its quirks, checked into the [`Endpoint`] its adapter is handed with every call.
+
+use super::ProviderConfig;
+use super::raw::RawProvider;
+use super::validate::Checker;
+use std::time::Duration;
+use switchyard_providers::{Credentials, Endpoint, Family};
+
+fn family_of(name: &str) -> Option<Family> {
+    Some(match name {
+        "openai" => Family::Openai,
+        "anthropic" => Family::Anthropic,
+        "gemini" => Family::Gemini,
+        "workers-ai" => Family::WorkersAi,
+        "bedrock" => Family::Bedrock,
+        "mock" => Family::Mock,
+        _ => return None,
+    })
+}
+
+/// The base URL a family uses when the config gives none.
+pub fn default_base_url(family: Family, region: Option<&str>) -> String {
+    match family {
+        Family::Openai => "https://api.openai.com/v1".into(),
+        Family::Anthropic => "https://api.anthropic.com/v1".into(),
+        Family::Gemini => "https://generativelanguage.googleapis.com".into(),
+        Family::WorkersAi => "https://api.cloudflare.com/client/v4".into(),
+        Family::Bedrock => {
+            switchyard_providers::bedrock::default_base_url(region.unwrap_or("us-east-1"))
+        }
+        Family::Mock => "mock://in-process".into(),
+    }
+}
+
+pub(super) fn provider(
+    c: &mut Checker<'_>,
+    name: &str,
+    p: &RawProvider,
+    key: &str,
+) -> Option<ProviderConfig> {
+    let Some(family) = family_of(p.family.get_ref()) else {
+        c.error(
+            p.family.span(),
+            format!("{key}.family"),
+            format!(
+                "unknown family \"{}\"; known: openai, anthropic, gemini, workers-ai, bedrock, mock",
+                p.family.get_ref()
+            ),
+        );
+        return None;
+    };
+    let region = p.region.as_ref().map(|r| r.get_ref().clone());
+    let base_url = match &p.base_url {
+        None => default_base_url(family, region.as_deref()),
+        Some(u) => {
+            let url = c.expand(u, &format!("{key}.base_url"))?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                c.error(
+                    u.span(),
+                    format!("{key}.base_url"),
+                    "must start with http:// or https://",
+                );
+                return None;
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+    };
+    let credentials = match (&p.aws_access_key_id, &p.aws_secret_access_key, &p.api_key) {
+        (Some(id), Some(secret), _) if family == Family::Bedrock => {
+            let access_key_id = c.expand(id, &format!("{key}.aws_access_key_id"))?;
+            let secret_access_key = c.expand(secret, &format!("{key}.aws_secret_access_key"))?;
+            let session_token = match &p.aws_session_token {
+                Some(t) => Some(c.expand(t, &format!("{key}.aws_session_token"))?)
+                    .filter(|t| !t.is_empty()),
+                None => None,
+            };
+            Credentials::Aws {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            }
+        }
+        (Some(_), _, _) | (_, Some(_), _) if family != Family::Bedrock => {
+            c.error(
+                p.family.span(),
+                key,
+                "aws_* credentials are only for the bedrock family; use api_key",
+            );
+            return None;
+        }
+        (_, _, Some(k)) => Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?),
+        _ if family == Family::Bedrock => {
+            c.error(
+                p.family.span(),
+                key,
+                "bedrock needs aws_access_key_id and aws_secret_access_key, or a Bedrock API key in api_key",
+            );
+            return None;
+        }
+        _ => Credentials::None,
+    };
+    if family == Family::WorkersAi && p.quirks.account_id.is_none() {
+        c.error(
+            p.family.span(),
+            format!("{key}.quirks.account_id"),
+            "workers-ai needs quirks.account_id",
+        );
+        return None;
+    }
+    if family == Family::Bedrock && region.is_none() {
+        c.error(
+            p.family.span(),
+            format!("{key}.region"),
+            "bedrock needs a region (e.g. \"us-east-1\")",
+        );
+        return None;
+    }
+    let timeout = match &p.timeout_ms {
+        Some(t) if *t.get_ref() == 0 => {
+            c.error(
+                t.span(),
+                format!("{key}.timeout_ms"),
+                "must be greater than 0",
+            );
+            None
+        }
+        Some(t) => Some(Duration::from_millis(*t.get_ref())),
+        None => None,
+    };
+    Some(ProviderConfig {
+        endpoint: Endpoint {
+            name: name.to_owned(),
+            family,
+            base_url,
+            credentials,
+            region,
+            quirks: p.quirks.clone(),
+        },
+        timeout,
+    })
+}
