@@ -243,3 +243,40 @@ nodes = [{ try = "us/nope" }]
         "{err}"
     );
 }
+
+/// Parses `text` over the embedded completion with only `env` set.
+fn load(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<config::Config, String> {
+    let mut c = config::parse("t.toml", text, env).map_err(|e| e.to_string())?;
+    config::complete(&mut c, env).map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+#[test]
+fn an_active_profile_named_without_a_version_is_its_highest_version() {
+    let profile = |v: u32| format!("[[profiles]]\nname = \"p\"\nversion = {v}\n");
+    let text = format!(
+        "active_profile = \"p\"\n[providers.m]\nfamily = \"mock\"\n{}{}{}[[profiles]]\nname = \"q\"\nversion = 20\n",
+        profile(2),
+        profile(10),
+        profile(1)
+    );
+    let c = load(&text, &no_env).unwrap();
+    assert_eq!(c.routing.active, "p@10");
+    assert_eq!(c.routing.profile("p").unwrap().id(), "p@10");
+    assert_eq!(c.routing.profile("p@2").unwrap().id(), "p@2");
+    assert!(c.routing.profile("r").is_none());
+
+    let errors = load(
+        &text.replace("\"p\"\n[providers", "\"r\"\n[providers"),
+        &no_env,
+    )
+    .unwrap_err();
+    assert!(
+        errors.contains(":1: active_profile: no profile \"r\""),
+        "{errors}"
+    );
+}

@@ -132,9 +132,14 @@ async fn activate_then_roll_back_in_one_command_without_a_restart() {
     let (ok, out) = server.cli(&["profile", "rollback"]);
     assert!(!ok && out.contains("no earlier profile"), "{out}");
 
-    // What the upstream saw: blue, then green, then blue again.
+    // A name without a version is its highest version.
+    let (ok, out) = server.cli(&["profile", "activate", "prod"]);
+    assert!(ok && out.contains("activated prod@2"), "{out}");
+    assert_eq!(server.served_by().await, "up/green");
+
+    // What the upstream saw: blue, then green, then blue again, then green.
     assert_eq!(up.mock.hits("blue"), 2);
-    assert_eq!(up.mock.hits("green"), 1);
+    assert_eq!(up.mock.hits("green"), 2);
 }
 
 #[tokio::test]

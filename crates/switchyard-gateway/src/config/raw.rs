@@ -31,7 +31,8 @@ pub struct RawConfig {
     /// Routing profiles, each `name@version`; several versions of one name may be listed.
     #[serde(default)]
     pub profiles: Vec<Spanned<switchyard_policy::Profile>>,
-    /// The profile active at start (`name@version`); the last listed when absent.
+    /// The profile active at start: `name@version`, or a bare `name` for its highest version;
+    /// the last listed when absent.
     pub active_profile: Option<Spanned<String>>,
     /// When a target's circuit opens and closes again.
     pub breaker: Option<Spanned<switchyard_policy::BreakerConfig>>,

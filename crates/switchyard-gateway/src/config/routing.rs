@@ -40,6 +40,25 @@ impl Routing {
     pub fn active_snapshot(&self) -> Option<Arc<ProfileSnapshot>> {
         self.profiles.get(&self.active).cloned()
     }
+
+    /// The profile `id` names: `name@version`, or a bare `name` for its highest version.
+    pub fn profile(&self, id: &str) -> Option<&Arc<ProfileSnapshot>> {
+        find(&self.profiles, id)
+    }
+}
+
+/// `name@version` exactly, or the highest version of a bare `name` (profile names hold no `@`).
+fn find<'p>(
+    profiles: &'p BTreeMap<String, Arc<ProfileSnapshot>>,
+    id: &str,
+) -> Option<&'p Arc<ProfileSnapshot>> {
+    if id.contains('@') {
+        return profiles.get(id);
+    }
+    profiles
+        .values()
+        .filter(|p| p.name() == id)
+        .max_by_key(|p| p.version())
 }
 
 /// Collects the profiles, the active one and breaker settings of a raw config; checked
@@ -142,18 +161,21 @@ pub(super) fn compile(config: &mut Config) -> Result<(), ConfigErrors> {
     }
     let active = match &routing.active_source {
         None => last,
-        Some((id, line)) => {
-            if !profiles.contains_key(id) && errors.is_empty() {
-                let known: Vec<&str> = profiles.keys().map(String::as_str).collect();
-                errors.push(ConfigError {
-                    file: routing.file.clone(),
-                    line: *line,
-                    key: "active_profile".into(),
-                    message: format!("no profile {id:?}; defined: {}", known.join(", ")),
-                });
+        Some((id, line)) => match find(&profiles, id) {
+            Some(found) => found.id(),
+            None => {
+                if errors.is_empty() {
+                    let known: Vec<&str> = profiles.keys().map(String::as_str).collect();
+                    errors.push(ConfigError {
+                        file: routing.file.clone(),
+                        line: *line,
+                        key: "active_profile".into(),
+                        message: format!("no profile {id:?}; defined: {}", known.join(", ")),
+                    });
+                }
+                id.clone()
             }
-            id.clone()
-        }
+        },
     };
     routing.sources = sources;
     if !errors.is_empty() {

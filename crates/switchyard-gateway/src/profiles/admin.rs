@@ -48,7 +48,7 @@ struct ActivateBody {
     profile: String,
 }
 
-/// `POST /admin/profiles/activate` with `{"profile": "name@version"}`.
+/// `POST /admin/profiles/activate` with `{"profile": "name@version"}` (or a bare `"name"`).
 pub async fn activate(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -9,7 +9,7 @@ use serde_json::Value;
 pub enum ProfileCommand {
     /// Every profile the running config defines; the live one marked.
     List,
-    /// Make `name@version` the live profile.
+    /// Make `name@version` (or a bare `name`: its highest version) the live profile.
     Activate { profile: String },
     /// Re-activate the profile that was live before the current one.
     Rollback,

@@ -81,8 +81,8 @@ async fn record(state: &AppState, payload: serde_json::Value) {
     }
 }
 
-/// Makes `id` (`name@version`) the live profile; the one it replaces goes on the rollback
-/// stack. 404 listing the defined ones when there is no such profile.
+/// Makes `id` (`name@version`, or a bare `name` for its highest version) the live profile; the
+/// one it replaces goes on the rollback stack. 404 listing the defined ones when there is no such profile.
 pub async fn activate(state: &AppState, id: &str) -> Result<ProfileView, ApiError> {
     let (previous, next) = {
         let mut history = state
@@ -90,7 +90,7 @@ pub async fn activate(state: &AppState, id: &str) -> Result<ProfileView, ApiErro
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let live = state.live();
-        let Some(next) = live.registry.config.routing.profiles.get(id).cloned() else {
+        let Some(next) = live.registry.config.routing.profile(id).cloned() else {
             let known: Vec<&str> = live
                 .registry
                 .config
