@@ -256,6 +256,118 @@ fn no_env(_: &str) -> Option<String> {
 }
 
 #[test]
+fn azure_providers_resolve_only_configured_deployments_unless_passthrough_is_on() {
+    let text = |az: &str, op: &str| {
+        format!(
+            r#"[providers.az]
+family = "openai"
+base_url = "https://res.openai.azure.com"
+quirks = {{ azure_api_version = "2024-10-21" }}
+{az}
+[providers.op]
+family = "openai"
+base_url = "http://127.0.0.1:9/v1"
+{op}
+[models."az/gpt-4o"]
+upstream_model = "my-deployment"
+
+[aliases]
+chat = ["az/other-deployment"]
+"#
+        )
+    };
+    let resolves = |c: &config::Config, model: &str| {
+        c.routing
+            .active_snapshot()
+            .unwrap()
+            .models()
+            .facts(model)
+            .is_some()
+    };
+    let c = load(&text("", ""), &no_env).unwrap();
+    assert!(!c.providers["az"].passthrough && c.providers["op"].passthrough);
+    assert!(resolves(&c, "az/gpt-4o") && resolves(&c, "az/other-deployment"));
+    assert!(
+        !resolves(&c, "az/unconfigured"),
+        "an Azure deployment nobody configured"
+    );
+    assert!(
+        resolves(&c, "op/anything"),
+        "other providers keep passthrough"
+    );
+
+    let c = load(&text("passthrough = true", "passthrough = false"), &no_env).unwrap();
+    assert!(resolves(&c, "az/unconfigured"));
+    assert!(!resolves(&c, "op/anything"));
+}
+
+#[test]
+fn shipped_prices_do_not_make_models_of_a_provider_without_passthrough_routable() {
+    // An Azure resource configured under the name "openai" gets no shipped openai/* models.
+    let text = "[providers.openai]\nfamily = \"openai\"\nbase_url = \"https://res.openai.azure.com\"\nquirks = { azure_api_version = \"2024-10-21\" }\n[aliases]\nmini = [\"openai/gpt-4o-mini\"]\n";
+    let c = load(text, &no_env).unwrap();
+    assert!(!c.models.contains_key("openai/gpt-4o"));
+    assert!(
+        c.models["openai/gpt-4o-mini"].price.output > 0.0,
+        "an alias target keeps its shipped price"
+    );
+}
+
+#[test]
+fn configured_model_ids_base_urls_and_regions_are_checked_at_load() {
+    let text = r#"[providers.az]
+family = "openai"
+base_url = "https://res.openai.azure.com"
+quirks = { azure_api_version = "2024-10-21" }
+
+[providers.g]
+family = "gemini"
+api_key = "k"
+
+[providers.b]
+family = "bedrock"
+region = "US East 1"
+api_key = "k"
+
+[providers.q]
+family = "openai"
+base_url = "https://api.example.com/v1?key=secret-in-url"
+
+[providers.nohost]
+family = "openai"
+base_url = "http://"
+
+[models."az/gpt-4o"]
+upstream_model = "../../admin/secret?x="
+
+[models."g/tunedModels/x/../y"]
+
+[aliases]
+chat = ["az/other/deployment", "g/gemini-2.5-flash"]
+"#;
+    let (ok, _, stderr) = check(text);
+    assert!(!ok);
+    for expected in [
+        ":12: providers.b.region: \"US East 1\" is not an AWS region name",
+        ":17: providers.q.base_url: must not have a query",
+        ":21: providers.nohost.base_url:",
+        ":23: models.\"az/gpt-4o\".upstream_model: model \"../../admin/secret?x=\" is not an Azure OpenAI deployment name",
+        ":26: models.\"g/tunedModels/x/../y\": model \"tunedModels/x/../y\" is not a Gemini model id",
+        ":29: aliases.chat: model \"other/deployment\" is not an Azure OpenAI deployment name",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("secret-in-url"), "{stderr}");
+    assert!(
+        !stderr.contains("gemini-2.5-flash"),
+        "a good target is no error: {stderr}"
+    );
+}
+
+#[test]
 fn an_active_profile_named_without_a_version_is_its_highest_version() {
     let profile = |v: u32| format!("[[profiles]]\nname = \"p\"\nversion = {v}\n");
     let text = format!(

@@ -45,6 +45,7 @@ fn endpoint(
             quirks: Quirks::default(),
         },
         timeout: None,
+        passthrough: true,
     }
 }
 

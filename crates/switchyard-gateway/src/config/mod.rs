@@ -149,6 +149,10 @@ impl Default for Limits {
 pub struct ProviderConfig {
     pub endpoint: Endpoint,
     pub timeout: Option<Duration>,
+    /// Clients may name models the config does not list (`provider/any-id`); otherwise only
+    /// `[models]` entries and alias targets resolve. Off by default for Azure OpenAI (a
+    /// deployment nobody configured stays unreachable), on for every other provider.
+    pub passthrough: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,15 @@
 //! `[models."provider/model"]` entries, as written and as shipped in the price table: the
-//! provider they name, their kind and prices, and the id sent upstream.
+//! provider they name, their kind and prices, and the id sent upstream, which its family's
+//! grammar must accept, as must every alias target's. Never lets a config route to an id its
+//! adapter would refuse: at run time only an id a client names can be refused.
 
 use super::raw::{RawConfig, RawModel};
 use super::validate::Checker;
-use super::{Config, ConfigError, ConfigErrors, ModelConfig, ModelKind, line_of};
-use std::collections::BTreeSet;
+use super::{Config, ConfigError, ConfigErrors, ModelConfig, ModelKind, ProviderConfig, line_of};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use switchyard_evidence::pricing::Price;
+use switchyard_protocol::ProviderError;
 use toml::Spanned;
 
 pub(super) fn model(
@@ -80,7 +83,55 @@ pub(super) fn model(
     })
 }
 
-/// Adds the shipped price entries for configured providers that the config does not price.
+/// Checks every configured model's upstream id, and every alias target's that is not a listed
+/// model, with its provider's grammar; a provider with errors of its own is not checked.
+pub(super) fn check_upstream_ids(
+    c: &mut Checker<'_>,
+    raw: &RawConfig,
+    providers: &BTreeMap<String, ProviderConfig>,
+    models: &BTreeMap<String, ModelConfig>,
+) {
+    for (id, m) in models {
+        let (Some(p), Some(spanned)) = (providers.get(&m.provider), raw.models.get(id)) else {
+            continue;
+        };
+        if let Err(e) = grammar(p, &m.upstream) {
+            let field = match spanned.get_ref().upstream_model {
+                Some(_) => ".upstream_model",
+                None => "",
+            };
+            c.error(spanned.span(), format!("models.\"{id}\"{field}"), e.message);
+        }
+    }
+    for (name, targets) in &raw.aliases {
+        for t in targets.get_ref() {
+            let Some((provider, upstream)) = t.get_ref().split_once('/') else {
+                continue;
+            };
+            let Some(p) = providers.get(provider) else {
+                continue;
+            };
+            if models.contains_key(t.get_ref()) {
+                continue;
+            }
+            if let Err(e) = grammar(p, upstream) {
+                c.error(t.span(), format!("aliases.{name}"), e.message);
+            }
+        }
+    }
+}
+
+/// Whether the provider's family could name `upstream` (the mock names anything).
+fn grammar(p: &ProviderConfig, upstream: &str) -> Result<(), ProviderError> {
+    match p.endpoint.family.adapter() {
+        Some(adapter) => adapter.check_model(&p.endpoint, upstream),
+        None => Ok(()),
+    }
+}
+
+/// Adds the shipped price entries for configured providers that the config does not price:
+/// for a provider without passthrough only its alias targets (a shipped entry must not make a
+/// model routable that the config left out), and only ids the provider's grammar accepts.
 pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(), ConfigErrors> {
     let raw: RawConfig = toml::from_str(shipped).map_err(|e| {
         ConfigErrors(vec![ConfigError {
@@ -100,21 +151,27 @@ pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(
     let declared: BTreeSet<&str> = config.providers.keys().map(String::as_str).collect();
     let mut found = Vec::new();
     for (id, spanned) in &raw.models {
-        let configured = id
+        let Some(p) = id
             .split_once('/')
-            .is_some_and(|(p, _)| config.providers.contains_key(p));
-        if configured && !config.models.contains_key(id) {
-            let key = format!("models.\"{id}\"");
-            if let Some(m) = model(
-                &mut c,
-                id,
-                spanned.get_ref(),
-                spanned.span(),
-                &key,
-                &declared,
-            ) {
-                found.push((id.clone(), m));
-            }
+            .and_then(|(p, _)| config.providers.get(p))
+        else {
+            continue;
+        };
+        let aliased = || config.aliases.values().flatten().any(|t| t == id);
+        if config.models.contains_key(id) || !(p.passthrough || aliased()) {
+            continue;
+        }
+        let key = format!("models.\"{id}\"");
+        if let Some(m) = model(
+            &mut c,
+            id,
+            spanned.get_ref(),
+            spanned.span(),
+            &key,
+            &declared,
+        ) && grammar(p, &m.upstream).is_ok()
+        {
+            found.push((id.clone(), m));
         }
     }
     config.models.extend(found);

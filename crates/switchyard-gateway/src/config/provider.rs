@@ -1,10 +1,13 @@
-//! `[providers.NAME]`: the family, where it is (`base_url`, `region`), how to authenticate and
-//! its quirks, checked into the [`Endpoint`] its adapter is handed with every call.
+//! `[providers.NAME]`: the family, where it is (`base_url`, `region`), how to authenticate,
+//! whether clients may name models the config does not list, and its quirks, checked into the
+//! [`Endpoint`] its adapter is handed with every call. Never echoes a base URL (some carry a
+//! key) or a credential in an error.
 
 use super::ProviderConfig;
 use super::raw::RawProvider;
 use super::validate::Checker;
 use std::time::Duration;
+use switchyard_providers::url::Base;
 use switchyard_providers::{Credentials, Endpoint, Family};
 
 fn family_of(name: &str) -> Option<Family> {
@@ -33,6 +36,7 @@ pub fn default_base_url(family: Family, region: Option<&str>) -> String {
     }
 }
 
+/// Checks one provider; `None` (with the errors recorded) when it cannot be used.
 pub(super) fn provider(
     c: &mut Checker<'_>,
     name: &str,
@@ -50,17 +54,36 @@ pub(super) fn provider(
         );
         return None;
     };
-    let region = p.region.as_ref().map(|r| r.get_ref().clone());
+    let region = match (&p.region, family) {
+        (None, Family::Bedrock) => {
+            c.error(
+                p.family.span(),
+                format!("{key}.region"),
+                "bedrock needs a region (e.g. \"us-east-1\")",
+            );
+            return None;
+        }
+        // It names the host of the default base URL.
+        (Some(r), Family::Bedrock) if !aws_region(r.get_ref()) => {
+            c.error(
+                r.span(),
+                format!("{key}.region"),
+                format!(
+                    "{:?} is not an AWS region name: lowercase letters, digits and '-' (e.g. \"us-east-1\")",
+                    r.get_ref()
+                ),
+            );
+            return None;
+        }
+        (r, _) => r.as_ref().map(|r| r.get_ref().clone()),
+    };
     let base_url = match &p.base_url {
         None => default_base_url(family, region.as_deref()),
         Some(u) => {
             let url = c.expand(u, &format!("{key}.base_url"))?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                c.error(
-                    u.span(),
-                    format!("{key}.base_url"),
-                    "must start with http:// or https://",
-                );
+            // Checked as every upstream URL will be built on it.
+            if let Err(problem) = Base::parse(&url) {
+                c.error(u.span(), format!("{key}.base_url"), problem);
                 return None;
             }
             url.trim_end_matches('/').to_owned()
@@ -108,14 +131,7 @@ pub(super) fn provider(
         );
         return None;
     }
-    if family == Family::Bedrock && region.is_none() {
-        c.error(
-            p.family.span(),
-            format!("{key}.region"),
-            "bedrock needs a region (e.g. \"us-east-1\")",
-        );
-        return None;
-    }
+    let quirks = p.quirks.clone();
     let timeout = match &p.timeout_ms {
         Some(t) if *t.get_ref() == 0 => {
             c.error(
@@ -128,6 +144,10 @@ pub(super) fn provider(
         Some(t) => Some(Duration::from_millis(*t.get_ref())),
         None => None,
     };
+    let passthrough = p
+        .passthrough
+        .as_ref()
+        .map_or(quirks.azure_api_version.is_none(), |b| *b.get_ref());
     Some(ProviderConfig {
         endpoint: Endpoint {
             name: name.to_owned(),
@@ -135,8 +155,17 @@ pub(super) fn provider(
             base_url,
             credentials,
             region,
-            quirks: p.quirks.clone(),
+            quirks,
         },
         timeout,
+        passthrough,
     })
+}
+
+/// `[a-z0-9-]+`, as AWS region names are.
+fn aws_region(region: &str) -> bool {
+    !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

@@ -188,7 +188,8 @@ pub(super) fn compile(config: &mut Config) -> Result<(), ConfigErrors> {
 
 /// What policy knows of every configured model: listed models with their prices, context
 /// windows and size ranks (explicit, else by output price), alias targets that are not listed
-/// (unknown facts), and every provider as a passthrough for `provider/model` asks.
+/// (unknown facts), and each provider with `passthrough` for `provider/model` asks of models
+/// the config does not list.
 fn model_table(config: &Config) -> ModelTable {
     let region = |provider: &str| {
         config
@@ -239,7 +240,7 @@ fn model_table(config: &Config) -> ModelTable {
             ));
         }
     }
-    for (name, p) in &config.providers {
+    for (name, p) in config.providers.iter().filter(|(_, p)| p.passthrough) {
         table.allow_passthrough(name, p.endpoint.region.as_deref());
     }
     table

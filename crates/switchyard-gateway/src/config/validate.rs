@@ -275,6 +275,7 @@ pub fn validate(
         }
         aliases.insert(name.clone(), list);
     }
+    super::models::check_upstream_ids(&mut c, &raw, &providers, &models);
 
     let default_detectors = switchyard_policy::DetectorsConfig::default();
     let (detector_config, span) = match &raw.detectors {
