@@ -99,7 +99,8 @@ fn seed_of(request_id: &str) -> u64 {
 }
 
 /// Runs the decision's plan until an attempt succeeds, an error the plan does not fall back
-/// on ends it, or its retries, time budget or cost cap are spent.
+/// on ends it, or its retries, time budget or cost cap are spent; a target whose model id its
+/// family refuses ends it before the first attempt.
 pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
     let decision = exec.decision;
     let ctx = exec.ctx;
@@ -107,6 +108,16 @@ pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
     let mut attempts = Vec::new();
     let mut last: Option<(ProviderError, Target)> = None;
     let mut committed: MicroUsd = 0;
+    // An id its family refuses is the client's bad request: the request ends before any
+    // attempt, so nothing is sent, no breaker hears of it and no fallback stands in for it.
+    for c in decision.plan.targets() {
+        if let Err(error) = exec.registry.check_model(&c.target) {
+            return Err(Failed {
+                error,
+                attempts: Vec::new(),
+            });
+        }
+    }
     let mut n = 0usize;
     while let Some(step) = decision.step_for_attempt(n) {
         if n > 0 {

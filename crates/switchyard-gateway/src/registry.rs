@@ -62,6 +62,24 @@ impl Registry {
             .collect()
     }
 
+    /// Checks a target's upstream id with its family's grammar, as its adapter would before
+    /// any I/O. Config ids were checked at load, so a refusal here is of an id the client named
+    /// (`provider/model`): the client's 400 `invalid_model_id`, not an upstream failure.
+    pub fn check_model(&self, target: &Target) -> Result<(), ApiError> {
+        let Some(upstream) = self.upstreams.get(&target.provider) else {
+            return Ok(());
+        };
+        upstream
+            .adapter
+            .check_model(&upstream.endpoint, &target.upstream_model)
+            .map_err(|e| ApiError::Refused {
+                status: 400,
+                code: "invalid_model_id",
+                message: format!("provider \"{}\": {}", target.provider, e.message),
+                retry_after: None,
+            })
+    }
+
     /// The price of a target; zero when the table does not know the model.
     pub fn price(&self, target: &Target) -> Option<Price> {
         self.config.models.get(&target.model).map(|m| m.price)

@@ -1,6 +1,7 @@
 //! Model ids on their way to upstream URLs, end to end: an Azure OpenAI provider serves only the
-//! deployments the config names unless its `passthrough` is on, proven by what the mock
-//! upstream saw.
+//! deployments the config names unless its `passthrough` is on, and an id its family's grammar
+//! refuses is the client's 400 `invalid_model_id`, answered before any attempt, proven by what
+//! the mock upstream saw and what the event log holds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -67,4 +68,59 @@ async fn passthrough_on_lets_clients_name_any_deployment_the_grammar_accepts() {
     let (status, body, _) = ask(&gw, "chat/completions", "az/other-deployment").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(up.mock.hits("other-deployment"), 1);
+
+    // A path in the id would have reached a deployment nobody named.
+    let sneaky = "az/x/../../../openai/deployments/my-deployment";
+    let (status, body, _) = ask(&gw, "chat/completions", sneaky).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_model_id", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("provider \"az\"") && message.contains("Azure OpenAI deployment name"),
+        "{message}"
+    );
+    assert_eq!(up.mock.hits("my-deployment"), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn an_id_its_family_refuses_is_the_clients_400_before_any_attempt() {
+    let up = mock_upstream(&[]).await;
+    let gw = gateway(&format!(
+        "[providers.g]\nfamily = \"gemini\"\nbase_url = \"{}\"\napi_key = \"{KEY}\"\n",
+        up.root
+    ))
+    .await;
+    let (status, body, _) = ask(&gw, "chat/completions", "g/gemini-2.5-flash").await;
+    assert_eq!(status, 200, "{body}");
+
+    let refused = "g/tunedModels/../models/gemini-2.5-flash";
+    let (status, body, id) = ask(&gw, "chat/completions", refused).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_model_id", "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a Gemini model id"),
+        "{body}"
+    );
+    let (status, body, _) = ask(&gw, "messages", refused).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+    assert_eq!(up.mock.hits("gemini-2.5-flash"), 1, "nothing more was sent");
+
+    // Not an upstream failure: no attempt, and the outcome names the client's error.
+    let events = gw.events().await;
+    let steps: Vec<(&str, Value)> = events
+        .iter()
+        .filter(|e| e.request_id.as_deref() == Some(id.as_str()))
+        .map(|e| (e.kind.as_str(), serde_json::from_str(&e.payload).unwrap()))
+        .collect();
+    let kinds: Vec<&str> = steps.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, ["admission", "decision", "outcome"]);
+    let outcome = &steps[2].1;
+    assert_eq!(outcome["attempts"], 0, "{outcome}");
+    assert_eq!(outcome["code"], "invalid_model_id", "{outcome}");
+    assert_eq!(outcome["error_kind"], Value::Null, "{outcome}");
 }
