@@ -367,6 +367,127 @@ chat = ["az/other/deployment", "g/gemini-2.5-flash"]
     );
 }
 
+/// A directory of its own for one test's files.
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(switchyard_gateway::ids::new_id(tag));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn aws_keys(c: &config::Config, provider: &str) -> (String, String, Option<String>) {
+    match &c.providers[provider].endpoint.credentials {
+        switchyard_providers::Credentials::Aws {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        } => (
+            access_key_id.clone(),
+            secret_access_key.clone(),
+            session_token.clone(),
+        ),
+        other => panic!("not AWS keys: {other:?}"),
+    }
+}
+
+const BEDROCK: &str = "[providers.b]\nfamily = \"bedrock\"\nregion = \"eu-west-1\"\n";
+
+#[test]
+fn a_bedrock_provider_without_keys_follows_the_aws_credential_chain() {
+    // The environment, as the embedded default reads it.
+    let env = |k: &str| match k {
+        "AWS_ACCESS_KEY_ID" => Some("AKIAENV".to_owned()),
+        "AWS_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
+        "AWS_SESSION_TOKEN" => Some("env-token".to_owned()),
+        _ => None,
+    };
+    let c = load(BEDROCK, &env).unwrap();
+    assert_eq!(
+        aws_keys(&c, "b"),
+        (
+            "AKIAENV".into(),
+            "env-secret".into(),
+            Some("env-token".into())
+        )
+    );
+    assert_eq!(
+        c.providers["b"].endpoint.region.as_deref(),
+        Some("eu-west-1")
+    );
+
+    // Then the shared credentials file, for AWS_PROFILE.
+    let dir = temp_dir("aws");
+    let file = dir.join("credentials");
+    std::fs::write(
+        &file,
+        "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = def-secret\n[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = ci-secret\n",
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let env = |k: &str| match k {
+        "AWS_SHARED_CREDENTIALS_FILE" => Some(path.clone()),
+        "AWS_PROFILE" => Some("ci".to_owned()),
+        _ => None,
+    };
+    let c = load(BEDROCK, &env).unwrap();
+    assert_eq!(
+        aws_keys(&c, "b"),
+        ("AKIACI".into(), "ci-secret".into(), None)
+    );
+
+    // Then the config file's [profile NAME].
+    std::fs::write(
+        dir.join("config"),
+        "[profile ops]\nregion = eu-west-1\naws_access_key_id = AKIAOPS\naws_secret_access_key = ops-secret\n",
+    )
+    .unwrap();
+    let home = dir.display().to_string();
+    let config_file = dir.join("config").display().to_string();
+    let env = |k: &str| match k {
+        "HOME" => Some(home.clone()),
+        "AWS_CONFIG_FILE" => Some(config_file.clone()),
+        "AWS_PROFILE" => Some("ops".to_owned()),
+        _ => None,
+    };
+    let c = load(BEDROCK, &env).unwrap();
+    assert_eq!(aws_keys(&c, "b").0, "AKIAOPS");
+
+    // Keys in the file still win.
+    let text = format!(
+        "{BEDROCK}aws_access_key_id = \"AKIAFILE\"\naws_secret_access_key = \"file-secret\"\n"
+    );
+    assert_eq!(aws_keys(&load(&text, &env).unwrap(), "b").0, "AKIAFILE");
+}
+
+#[test]
+fn a_bedrock_provider_with_no_credentials_anywhere_says_where_it_looked() {
+    let dir = temp_dir("aws");
+    let home = dir.display().to_string();
+    let env = |k: &str| match k {
+        "HOME" => Some(home.clone()),
+        "AWS_PROFILE" => Some("prod".to_owned()),
+        "AWS_SECRET_ACCESS_KEY" => Some("lonely-secret".to_owned()),
+        _ => None,
+    };
+    let errors = load(BEDROCK, &env).unwrap_err();
+    for needle in [
+        "t.toml:2: providers.b: bedrock found no AWS credentials",
+        "aws_access_key_id and aws_secret_access_key, or a Bedrock API key in api_key",
+        "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not",
+        &format!("{}", dir.join(".aws").join("credentials").display()),
+        &format!("{}", dir.join(".aws").join("config").display()),
+    ] {
+        assert!(errors.contains(needle), "missing {needle:?} in:\n{errors}");
+    }
+    assert!(!errors.contains("lonely-secret"), "{errors}");
+
+    let half = format!("{BEDROCK}aws_access_key_id = \"AKIAFILE\"\n");
+    let errors = load(&half, &env).unwrap_err();
+    assert!(
+        errors.contains("providers.b: give both aws_access_key_id and aws_secret_access_key"),
+        "{errors}"
+    );
+}
+
 #[test]
 fn an_active_profile_named_without_a_version_is_its_highest_version() {
     let profile = |v: u32| format!("[[profiles]]\nname = \"p\"\nversion = {v}\n");

@@ -4,6 +4,7 @@
 //! error with its file, line and key; a config that fails never replaces a running one.
 
 mod admin_key;
+mod aws_credentials;
 mod budgets;
 mod defaults;
 mod models;

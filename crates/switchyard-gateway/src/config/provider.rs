@@ -9,6 +9,7 @@ use super::validate::Checker;
 use std::time::Duration;
 use switchyard_providers::url::Base;
 use switchyard_providers::{Credentials, Endpoint, Family};
+use toml::Spanned;
 
 fn family_of(name: &str) -> Option<Family> {
     Some(match name {
@@ -89,40 +90,7 @@ pub(super) fn provider(
             url.trim_end_matches('/').to_owned()
         }
     };
-    let credentials = match (&p.aws_access_key_id, &p.aws_secret_access_key, &p.api_key) {
-        (Some(id), Some(secret), _) if family == Family::Bedrock => {
-            let access_key_id = c.expand(id, &format!("{key}.aws_access_key_id"))?;
-            let secret_access_key = c.expand(secret, &format!("{key}.aws_secret_access_key"))?;
-            let session_token = match &p.aws_session_token {
-                Some(t) => Some(c.expand(t, &format!("{key}.aws_session_token"))?)
-                    .filter(|t| !t.is_empty()),
-                None => None,
-            };
-            Credentials::Aws {
-                access_key_id,
-                secret_access_key,
-                session_token,
-            }
-        }
-        (Some(_), _, _) | (_, Some(_), _) if family != Family::Bedrock => {
-            c.error(
-                p.family.span(),
-                key,
-                "aws_* credentials are only for the bedrock family; use api_key",
-            );
-            return None;
-        }
-        (_, _, Some(k)) => Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?),
-        _ if family == Family::Bedrock => {
-            c.error(
-                p.family.span(),
-                key,
-                "bedrock needs aws_access_key_id and aws_secret_access_key, or a Bedrock API key in api_key",
-            );
-            return None;
-        }
-        _ => Credentials::None,
-    };
+    let credentials = credentials(c, family, p, key)?;
     if family == Family::WorkersAi && p.quirks.account_id.is_none() {
         c.error(
             p.family.span(),
@@ -168,4 +136,73 @@ fn aws_region(region: &str) -> bool {
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The provider's secret: `api_key`, or for Bedrock both `aws_*` keys, else a Bedrock API key in
+/// `api_key`, else the AWS credential chain.
+fn credentials(
+    c: &mut Checker<'_>,
+    family: Family,
+    p: &RawProvider,
+    key: &str,
+) -> Option<Credentials> {
+    let aws = [
+        &p.aws_access_key_id,
+        &p.aws_secret_access_key,
+        &p.aws_session_token,
+    ];
+    if family != Family::Bedrock {
+        if aws.iter().any(|k| k.is_some()) {
+            c.error(
+                p.family.span(),
+                key,
+                "aws_* credentials are only for the bedrock family; use api_key",
+            );
+            return None;
+        }
+        return match &p.api_key {
+            Some(k) => Some(Credentials::ApiKey(c.expand(k, &format!("{key}.api_key"))?)),
+            None => Some(Credentials::None),
+        };
+    }
+    let expand = |c: &mut Checker<'_>, v: &Spanned<String>, field: &str| {
+        c.expand(v, &format!("{key}.{field}"))
+    };
+    match (&p.aws_access_key_id, &p.aws_secret_access_key, &p.api_key) {
+        (Some(id), Some(secret), _) => {
+            let access_key_id = expand(c, id, "aws_access_key_id")?;
+            let secret_access_key = expand(c, secret, "aws_secret_access_key")?;
+            let session_token = match &p.aws_session_token {
+                Some(t) => Some(expand(c, t, "aws_session_token")?).filter(|t| !t.is_empty()),
+                None => None,
+            };
+            Some(Credentials::Aws {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            })
+        }
+        (Some(given), None, _) | (None, Some(given), _) => {
+            c.error(
+                given.span(),
+                key,
+                "give both aws_access_key_id and aws_secret_access_key, or neither to use the AWS credential chain",
+            );
+            None
+        }
+        (None, None, Some(k)) => Some(Credentials::ApiKey(expand(c, k, "api_key")?)),
+        (None, None, None) => match super::aws_credentials::from_chain(c.env) {
+            Ok(found) => Some(found),
+            Err(looked) => {
+                c.error(
+                    p.family.span(),
+                    key,
+                    format!(
+                        "bedrock found no AWS credentials: the file names none (aws_access_key_id and aws_secret_access_key, or a Bedrock API key in api_key); {looked}"
+                    ),
+                );
+                None
+            }
+        },
+    }
 }

@@ -108,6 +108,7 @@ pub struct RawProvider {
     pub api_key: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
     pub timeout_ms: Option<Spanned<u64>>,
+    /// Bedrock keys; when the file names none, the AWS credential chain is followed.
     pub aws_access_key_id: Option<Spanned<String>>,
     pub aws_secret_access_key: Option<Spanned<String>>,
     pub aws_session_token: Option<Spanned<String>>,
