@@ -489,6 +489,49 @@ fn a_bedrock_provider_with_no_credentials_anywhere_says_where_it_looked() {
 }
 
 #[test]
+fn a_workers_ai_account_id_is_a_provider_field_and_the_quirk_still_works() {
+    let provider = |extra: &str| {
+        format!("[providers.cf]\nfamily = \"workers-ai\"\napi_key = \"t\"\n{extra}\n")
+    };
+    let env = |k: &str| (k == "CF_ACCOUNT").then(|| "0123abcd".to_owned());
+    let account = |c: &config::Config| c.providers["cf"].endpoint.quirks.account_id.clone();
+    let c = load(&provider("account_id = \"${CF_ACCOUNT}\""), &env).unwrap();
+    assert_eq!(account(&c).as_deref(), Some("0123abcd"));
+    let c = load(&provider("quirks = { account_id = \"0123abcd\" }"), &env).unwrap();
+    assert_eq!(account(&c).as_deref(), Some("0123abcd"));
+    let c = load(
+        &provider("account_id = \"0123abcd\"\nquirks = { account_id = \"0123abcd\" }"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(account(&c).as_deref(), Some("0123abcd"));
+
+    let errors = load(
+        &provider("account_id = \"0123abcd\"\nquirks = { account_id = \"ffff\" }"),
+        &env,
+    )
+    .unwrap_err();
+    assert!(
+        errors.contains(":4: providers.cf.account_id: account_id and quirks.account_id differ"),
+        "{errors}"
+    );
+    let errors = load(&provider(""), &env).unwrap_err();
+    assert!(
+        errors.contains("providers.cf.account_id: workers-ai needs account_id"),
+        "{errors}"
+    );
+    let errors = load(
+        "[providers.o]\nfamily = \"openai\"\naccount_id = \"x\"\n",
+        &env,
+    )
+    .unwrap_err();
+    assert!(
+        errors.contains(":3: providers.o.account_id: account_id is for the workers-ai family only"),
+        "{errors}"
+    );
+}
+
+#[test]
 fn an_active_profile_named_without_a_version_is_its_highest_version() {
     let profile = |v: u32| format!("[[profiles]]\nname = \"p\"\nversion = {v}\n");
     let text = format!(

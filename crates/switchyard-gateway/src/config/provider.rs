@@ -91,15 +91,8 @@ pub(super) fn provider(
         }
     };
     let credentials = credentials(c, family, p, key)?;
-    if family == Family::WorkersAi && p.quirks.account_id.is_none() {
-        c.error(
-            p.family.span(),
-            format!("{key}.quirks.account_id"),
-            "workers-ai needs quirks.account_id",
-        );
-        return None;
-    }
-    let quirks = p.quirks.clone();
+    let mut quirks = p.quirks.clone();
+    quirks.account_id = account_id(c, family, p, key)?;
     let timeout = match &p.timeout_ms {
         Some(t) if *t.get_ref() == 0 => {
             c.error(
@@ -204,5 +197,51 @@ fn credentials(
                 None
             }
         },
+    }
+}
+
+/// The Workers AI account id: `account_id`, or `quirks.account_id` as it was first spelt; both
+/// may be given only with the same value.
+fn account_id(
+    c: &mut Checker<'_>,
+    family: Family,
+    p: &RawProvider,
+    key: &str,
+) -> Option<Option<String>> {
+    let field = match &p.account_id {
+        Some(a) if family != Family::WorkersAi => {
+            c.error(
+                a.span(),
+                format!("{key}.account_id"),
+                "account_id is for the workers-ai family only",
+            );
+            return None;
+        }
+        Some(a) => Some((c.expand(a, &format!("{key}.account_id"))?, a.span())),
+        None => None,
+    };
+    match (field, &p.quirks.account_id) {
+        (Some((id, span)), Some(quirk)) if id != *quirk => {
+            c.error(
+                span,
+                format!("{key}.account_id"),
+                "account_id and quirks.account_id differ; keep account_id",
+            );
+            None
+        }
+        (Some((id, span)), _) if id.trim().is_empty() => {
+            c.error(span, format!("{key}.account_id"), "must not be empty");
+            None
+        }
+        (Some((id, _)), _) => Some(Some(id)),
+        (None, None) if family == Family::WorkersAi => {
+            c.error(
+                p.family.span(),
+                format!("{key}.account_id"),
+                "workers-ai needs account_id (the Cloudflare account id)",
+            );
+            None
+        }
+        (None, quirk) => Some(quirk.clone()),
     }
 }

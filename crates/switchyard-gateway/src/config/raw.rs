@@ -112,6 +112,8 @@ pub struct RawProvider {
     pub aws_access_key_id: Option<Spanned<String>>,
     pub aws_secret_access_key: Option<Spanned<String>>,
     pub aws_session_token: Option<Spanned<String>>,
+    /// Workers AI: the Cloudflare account id (also accepted as `quirks.account_id`).
+    pub account_id: Option<Spanned<String>>,
     /// Whether clients may name models the config does not list (`provider/any-id`).
     pub passthrough: Option<Spanned<bool>>,
     #[serde(default)]
