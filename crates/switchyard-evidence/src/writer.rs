@@ -34,7 +34,7 @@ const LOG_EVERY: Duration = Duration::from_secs(30);
 struct Submission {
     draft: Draft,
     /// Told the sequence number once the event is committed (durable submissions).
-    ack: Option<oneshot::Sender<Result<u64, String>>>,
+    ack: Option<oneshot::Sender<Result<u64, NotRecorded>>>,
 }
 
 /// The runtime writers run on: one thread of its own, for the life of the process, so that a
@@ -130,8 +130,22 @@ impl Writer {
 
 /// The durable write failed; the caller must not report success.
 #[derive(Debug, thiserror::Error)]
-#[error("evidence could not be recorded: {0}")]
-pub struct NotRecorded(pub String);
+#[error("evidence could not be recorded: {reason}")]
+pub struct NotRecorded {
+    pub reason: String,
+    /// The event stays held and is written once the store recovers (its batch may even have
+    /// committed with the reply lost): the log will hold it. When false, it never will.
+    pub kept: bool,
+}
+
+impl NotRecorded {
+    fn dropped(reason: impl Into<String>) -> Self {
+        NotRecorded {
+            reason: reason.into(),
+            kept: false,
+        }
+    }
+}
 
 impl EventLog {
     /// Starts the writer for `stream`, continuing its chain from the store's head, with a
@@ -201,7 +215,7 @@ impl EventLog {
             Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 self.stats.depth.fetch_sub(1, Ordering::Relaxed);
-                return Err(NotRecorded("the event writer has stopped".into()));
+                return Err(NotRecorded::dropped("the event writer has stopped"));
             }
             Err(mpsc::error::TrySendError::Full(s)) => s,
         };
@@ -214,7 +228,7 @@ impl EventLog {
         }
         self.tx.send(submission).await.map_err(|_| {
             self.stats.depth.fetch_sub(1, Ordering::Relaxed);
-            NotRecorded("the event writer has stopped".into())
+            NotRecorded::dropped("the event writer has stopped")
         })
     }
 
@@ -241,10 +255,12 @@ impl EventLog {
         self.durable.notify_one();
         match done.await {
             Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(e)) => Err(NotRecorded(e)),
-            Err(_) => Err(NotRecorded(
-                "the event writer stopped before the commit".into(),
-            )),
+            Ok(Err(e)) => Err(e),
+            // Stopped with the event in hand: it may or may not have been written.
+            Err(_) => Err(NotRecorded {
+                reason: "the event writer stopped before the commit".into(),
+                kept: true,
+            }),
         }
     }
 }
@@ -377,10 +393,10 @@ impl Task {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 self.dropped_since_log += 1;
                 if let Some(ack) = s.ack.take() {
-                    let _ = ack.send(Err(format!(
+                    let _ = ack.send(Err(NotRecorded::dropped(format!(
                         "the event store cannot be written ({}) and the writer already holds {} events: this one is dropped",
                         self.last_error, self.backlog
-                    )));
+                    ))));
                 }
                 continue;
             }
@@ -389,10 +405,10 @@ impl Task {
             {
                 // Refused, and so not kept: the caller acts on "not recorded" (it withholds
                 // its answer), so the event must not appear in the log later.
-                let _ = ack.send(Err(format!(
+                let _ = ack.send(Err(NotRecorded::dropped(format!(
                     "the event store cannot be written ({}); this event was not recorded",
                     self.last_error
-                )));
+                ))));
                 continue;
             }
             self.held.push_back(s);
@@ -511,7 +527,10 @@ impl Task {
             let message = self.failing_message();
             for s in &mut self.held {
                 if let Some(ack) = s.ack.take() {
-                    let _ = ack.send(Err(message.clone()));
+                    let _ = ack.send(Err(NotRecorded {
+                        reason: message.clone(),
+                        kept: true,
+                    }));
                 }
             }
         }

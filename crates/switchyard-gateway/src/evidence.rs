@@ -2,18 +2,16 @@
 //! structured facts. Never a prompt, a completion, an upstream error message or a header:
 //! those can hold personal data or secrets; error kinds, codes and parameters cannot.
 
-use crate::error::ApiError;
 use crate::execute::AttemptRecord;
 use crate::pipeline::RequestCtx;
+use crate::pipeline::record::Ending;
 use crate::traces;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use switchyard_evidence::pricing::Price;
-use switchyard_evidence::telemetry::{self, Observation};
 use switchyard_evidence::{Draft, EventKind, EventLog};
-use switchyard_policy::{Classification, DataClasses, Decision, Finding, Refusal, Target};
+use switchyard_policy::{Classification, DataClasses, Decision, Finding, Refusal};
 use switchyard_protocol::{ChatRequest, ErrorKind, Usage};
 
 fn ms(d: Duration) -> f64 {
@@ -138,108 +136,14 @@ pub async fn attempted(log: &EventLog, ctx: &RequestCtx, attempts: &[AttemptReco
     }
 }
 
-/// How a request ended, for its outcome event.
-#[derive(Debug, Clone, Default)]
-pub struct Ending {
-    pub status: u16,
-    pub target: Option<Target>,
-    pub attempts: usize,
-    pub usage: Option<Usage>,
-    pub price: Option<Price>,
-    pub ttft: Option<Duration>,
-    pub error: Option<ErrorKind>,
-    /// The client's error code (`model_not_found`, …) and parameter, never its message.
-    pub code: Option<String>,
-    pub param: Option<String>,
-    /// The client went away before the answer was complete.
-    pub abandoned: bool,
-    /// Cost beyond the serving attempt's usage: cancelled hedges (USD).
-    pub extra_cost_usd: f64,
-}
-
-impl Ending {
-    /// The ending of a request that failed with `error` after `attempts` attempts.
-    pub fn failed(error: &ApiError, attempts: usize) -> Self {
-        let body = error.openai_body();
-        Ending {
-            status: error.status().as_u16(),
-            attempts,
-            error: match error {
-                ApiError::Upstream { error, .. } => Some(error.kind),
-                _ => None,
-            },
-            code: body.error.code.or(Some(body.error.kind)),
-            param: body.error.param,
-            ..Ending::default()
-        }
-    }
-}
-
-/// Records the outcome. For a request whose class demands durable evidence
-/// (compliance-constrained) it returns only once the outcome, and so every earlier event of the
-/// chain, is committed, and says so when it could not be.
-pub async fn ended(
-    log: &EventLog,
-    ctx: &RequestCtx,
-    ending: Ending,
-) -> Result<(), switchyard_evidence::writer::NotRecorded> {
-    let draft = conclude(ctx, ending);
-    if ctx.durable {
-        log.record_durable(draft).await.map(drop)
-    } else {
-        log.record(draft).await;
-        Ok(())
-    }
-}
-
-/// Publishes a request's metrics and returns its outcome event; also used from `Drop`, where
-/// nothing can be awaited.
-pub fn conclude(ctx: &RequestCtx, e: Ending) -> Draft {
-    traces::ended(ctx, &e);
-    let cost = match (&e.usage, &e.price) {
-        (Some(u), Some(p)) => Some(p.cost(u) + e.extra_cost_usd),
-        _ if e.extra_cost_usd > 0.0 => Some(e.extra_cost_usd),
-        _ => None,
-    };
-    if let Some(hold) = &ctx.budget {
-        // A served answer of unknown cost is charged its whole hold; a failure, what it cost.
-        let known = cost.map(switchyard_policy::budget::micro_usd);
-        hold.settle(known.or((e.status >= 400).then_some(0)));
-    }
-    telemetry::observe(&Observation {
-        operation: if ctx.door == "embeddings" {
-            "embeddings"
-        } else {
-            "chat"
-        },
-        route_class: &ctx.route_class,
-        tenant: &ctx.tenant,
-        key: ctx
-            .principal
-            .as_ref()
-            .and_then(|p| p.key_id.as_deref())
-            .unwrap_or("none"),
-        request_model: if ctx.requested_model.is_empty() {
-            "none"
-        } else {
-            &ctx.requested_model
-        },
-        provider: e.target.as_ref().map(|t| t.provider.as_str()),
-        response_model: e.target.as_ref().map(|t| t.model.as_str()),
-        status: e.status,
-        error_type: e.error.map(ErrorKind::as_str).or(e.code.as_deref()),
-        duration: ctx.started.elapsed(),
-        ttft: e.ttft,
-        usage: e.usage,
-        cost_usd: cost,
-        attempts: e.attempts,
-        abandoned: e.abandoned,
-    });
+/// The outcome event of a request that ended as `e` says. Only drafts it: settling,
+/// metrics and the span are the record phase's other steps ([`crate::pipeline::record`]).
+pub fn outcome(ctx: &RequestCtx, e: &Ending) -> Draft {
     let payload = Concluded {
         abandoned: e.abandoned,
         attempts: e.attempts,
         code: e.code.as_deref(),
-        cost_usd: cost,
+        cost_usd: e.cost_usd(),
         decision_id: &ctx.decision_id,
         door: ctx.door,
         error_kind: e.error.map(ErrorKind::as_str),

@@ -6,8 +6,8 @@
 
 pub mod export;
 
-use crate::evidence::Ending;
 use crate::pipeline::RequestCtx;
+use crate::pipeline::record::Ending;
 use switchyard_policy::{Classification, Decision, Refusal, Target};
 use switchyard_protocol::ErrorKind;
 use tracing::Span;

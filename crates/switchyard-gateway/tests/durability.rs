@@ -1,13 +1,20 @@
 //! The compliance class's durability contract on the real binary: `kill -9` in the middle of
 //! load, then every answer a client received complete (a 2xx body, or a stream that reached
-//! `[DONE]`) has its decision and outcome in the store, and every chain still verifies.
+//! `[DONE]`) has its decision and outcome in the store, and every chain still verifies. And an
+//! answer withheld because its commit failed ends in one outcome, whatever the store does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
+use async_trait::async_trait;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchyard_evidence::artifact::{Artifact, ArtifactRef};
+use switchyard_evidence::budget_ledger::{LeaseAsk, LeaseGrant};
+use switchyard_evidence::store::Head;
+use switchyard_evidence::{Event, EventKind, KeyRecord, Position, Store, StoreError};
 
 const CONFIG: &str = r#"
 node = "durable"
@@ -155,4 +162,140 @@ async fn after_kill_9_every_received_compliance_answer_has_its_evidence() {
         parsed["slos"][0]["objectives"][0]["target"], 0.5,
         "{parsed}"
     );
+}
+
+/// A store whose appends fail while `failing` is set; everything else goes through.
+struct Failing {
+    inner: Arc<dyn Store>,
+    failing: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Store for Failing {
+    async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
+        self.inner.head(stream).await
+    }
+    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Query("the disk is gone (test)".into()));
+        }
+        self.inner.append(events).await
+    }
+    async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        self.inner.read(stream, after, limit).await
+    }
+    async fn streams(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.streams().await
+    }
+    async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError> {
+        self.inner.for_request(request_id).await
+    }
+    async fn put_artifact(&self, artifact: &Artifact) -> Result<(), StoreError> {
+        self.inner.put_artifact(artifact).await
+    }
+    async fn get_artifact(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
+        self.inner.get_artifact(id).await
+    }
+    async fn delete_expired(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ArtifactRef>, StoreError> {
+        self.inner.delete_expired(now_ms, limit).await
+    }
+    async fn by_kind(
+        &self,
+        kind: EventKind,
+        since_ms: i64,
+        until_ms: i64,
+        after: Option<&Position>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.inner
+            .by_kind(kind, since_ms, until_ms, after, limit)
+            .await
+    }
+    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        self.inner.put_key(key).await
+    }
+    async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list_keys(tenant).await
+    }
+    async fn find_key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.find_key_by_hash(hash).await
+    }
+    async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<Option<KeyRecord>, StoreError> {
+        self.inner.revoke_key(id, now_ms).await
+    }
+    async fn count_active_keys(&self) -> Result<u64, StoreError> {
+        self.inner.count_active_keys().await
+    }
+    async fn take_lease(&self, ask: &LeaseAsk<'_>) -> Result<LeaseGrant, StoreError> {
+        self.inner.take_lease(ask).await
+    }
+    async fn return_lease(
+        &self,
+        scope: &str,
+        bucket_ms: i64,
+        amount: u64,
+    ) -> Result<(), StoreError> {
+        self.inner.return_lease(scope, bucket_ms, amount).await
+    }
+}
+
+/// One compliance chat; its status, error code and request id.
+async fn compliance(root: &str) -> (u16, String, String) {
+    let resp = common::client()
+        .post(format!("{root}/v1/chat/completions"))
+        .header("x-switchyard-region", "eu")
+        .json(&common::chat_body("fast"))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (status, code, id)
+}
+
+#[tokio::test]
+async fn an_answer_withheld_for_want_of_evidence_ends_in_one_outcome() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let gw = common::gateway_over(CONFIG, &|_: &str| None, {
+        let failing = failing.clone();
+        move |inner| Arc::new(Failing { inner, failing }) as Arc<dyn Store>
+    })
+    .await;
+    let (status, _, served) = compliance(&gw.root).await;
+    assert_eq!(status, 200);
+    // The store fails under the next answer's commit: the answer is withheld.
+    failing.store(true, Ordering::SeqCst);
+    let (status, code, withheld) = compliance(&gw.root).await;
+    assert_eq!((status, code.as_str()), (503, "evidence_unavailable"));
+    // While the log cannot be written, compliance requests are refused before any attempt.
+    let (status, _, refused) = compliance(&gw.root).await;
+    assert_eq!(status, 503);
+    failing.store(false, Ordering::SeqCst);
+    // The writer retries on its own; wait for it to catch up.
+    while !gw.events.healthy() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let events = gw.events().await;
+    for (id, attempts) in [(&served, 1), (&withheld, 1), (&refused, 0)] {
+        let of = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e.request_id.as_deref() == Some(id.as_str()) && e.kind.as_str() == kind)
+                .count()
+        };
+        assert_eq!(of("outcome"), 1, "{id}: {events:#?}");
+        assert_eq!(of("attempt"), attempts, "{id}");
+    }
 }

@@ -16,6 +16,7 @@
 //! the request pinned its own.
 
 mod directives;
+pub mod record;
 
 pub use directives::Directives;
 

@@ -1,10 +1,10 @@
 //! `POST /v1/embeddings`: the OpenAI embeddings door, floats or base64.
 
-use super::pipeline::decide_and_run;
+use super::pipeline::{Failure, decide_and_run};
 use super::{body, failed, new_ctx, served};
 use crate::error::ApiError;
 use crate::evidence;
-use crate::execute::{self, Operation, Output};
+use crate::execute::{Operation, Output};
 use crate::pipeline::RequestCtx;
 use crate::routing::Asked;
 use crate::server::AppState;
@@ -34,14 +34,15 @@ pub async fn embeddings(
         .await
     {
         Ok(resp) => resp,
-        Err((error, attempts)) => {
-            super::record_failure(&state, &ctx, &error, &attempts).await;
+        Err(failure) => {
+            super::record_failure(&state, &ctx, &failure).await;
+            let super::pipeline::Failure {
+                error, attempts, ..
+            } = failure;
             failed(error.into_response(), &ctx, &attempts)
         }
     }
 }
-
-type Failure = (ApiError, Vec<execute::AttemptRecord>);
 
 async fn handle(
     state: &AppState,
@@ -50,7 +51,7 @@ async fn handle(
     extensions: &axum::http::Extensions,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
-    let early = |e: ApiError| (e, Vec::new());
+    let early = Failure::from;
     super::admit(state, ctx, headers, extensions)
         .await
         .map_err(early)?;
@@ -95,15 +96,13 @@ async fn handle(
     .await?
     .served;
     let Output::Embed(resp) = done.output else {
-        return Err((
+        return Err(Failure::after(
             ApiError::Internal("the executor answered embeddings with a chat".into()),
             done.attempts,
         ));
     };
-    if let Err(e) = super::record_served(state, ctx, &done.target, &done.attempts, resp.usage).await
-    {
-        return Err((e, done.attempts));
-    }
+    let attempts =
+        super::record_served(state, ctx, &done.target, done.attempts, resp.usage).await?;
     let body = EmbeddingResponse {
         object: "list".into(),
         data: resp
@@ -131,7 +130,7 @@ async fn handle(
         http,
         ctx,
         &done.target,
-        &done.attempts,
+        &attempts,
         Some(&resp.usage),
     ))
 }

@@ -3,7 +3,6 @@
 
 use super::pipeline::{Answer, Failure, run_chat};
 use super::{body, failed, new_ctx, served, stream};
-use crate::error::ApiError;
 use crate::pipeline::RequestCtx;
 use crate::server::AppState;
 use axum::body::Bytes;
@@ -29,8 +28,11 @@ pub async fn messages(
         .await
     {
         Ok(resp) => resp,
-        Err((error, attempts)) => {
-            super::record_failure(&state, &ctx, &error, &attempts).await;
+        Err(failure) => {
+            super::record_failure(&state, &ctx, &failure).await;
+            let super::pipeline::Failure {
+                error, attempts, ..
+            } = failure;
             failed(error.into_anthropic_response(), &ctx, &attempts)
         }
     }
@@ -43,7 +45,7 @@ async fn handle(
     extensions: &axum::http::Extensions,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Failure> {
-    let early = |e: ApiError| (e, Vec::new());
+    let early = Failure::from;
     super::admit(state, ctx, headers, extensions)
         .await
         .map_err(early)?;

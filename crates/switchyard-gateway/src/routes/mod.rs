@@ -9,12 +9,14 @@ pub mod models;
 mod pipeline;
 mod stream;
 
+use self::pipeline::Failure;
 use crate::error::ApiError;
-use crate::evidence::{self, Ending};
+use crate::evidence;
 use crate::execute::AttemptRecord;
 use crate::ids::new_id;
 use crate::pipeline::Directives;
 use crate::pipeline::RequestCtx;
+use crate::pipeline::record::{self, Ending};
 use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -243,68 +245,49 @@ pub fn served(
     set(&mut resp, &MODEL, &target.model);
     set(&mut resp, &ATTEMPTS, &attempts.len().to_string());
     if let (Some(usage), Some(price)) = (usage, ctx.live.registry.price(target)) {
-        let cost = price.cost(usage) + cancelled_cost(attempts);
+        let cost = price.cost(usage) + record::cancelled_cost(attempts);
         set(&mut resp, &COST_USD, &format!("{cost:.8}"));
     }
     ids(resp, ctx)
 }
 
-/// What the cancelled attempts (hedges that lost) may have cost, in USD.
-pub fn cancelled_cost(attempts: &[AttemptRecord]) -> f64 {
-    attempts
-        .iter()
-        .filter(|a| a.cancelled)
-        .map(|a| a.estimated_cost as f64 / 1_000_000.0)
-        .sum()
-}
-
-/// Records a failed request: its attempts and its outcome.
-pub async fn record_failure(
-    state: &AppState,
-    ctx: &RequestCtx,
-    error: &ApiError,
-    attempts: &[AttemptRecord],
-) {
-    evidence::attempted(&state.events, ctx, attempts).await;
-    let mut ending = Ending::failed(error, attempts.len());
-    ending.extra_cost_usd = cancelled_cost(attempts);
-    if let Err(e) = evidence::ended(&state.events, ctx, ending).await {
-        tracing::error!(request_id = %ctx.request_id, error = %e, "a failed request's outcome was not committed");
+/// Records a failed request: its attempts and its one outcome. A failure whose outcome was
+/// already recorded (an answer withheld for want of durable evidence) records nothing more.
+pub async fn record_failure(state: &AppState, ctx: &RequestCtx, failure: &Failure) {
+    if failure.recorded {
+        return;
     }
+    evidence::attempted(&state.events, ctx, &failure.attempts).await;
+    let ending = Ending {
+        extra_cost_usd: record::cancelled_cost(&failure.attempts),
+        ..Ending::failed(&failure.error, failure.attempts.len())
+    };
+    record::failed(&state.events, &state.admission, ctx, &ending).await;
 }
 
 /// Records a request answered in one piece. When its class demands durable evidence and the
-/// outcome could not be committed, the answer must be withheld: that is the error returned.
+/// outcome could not be committed, the answer is withheld: that is the failure returned, its
+/// outcome already recorded.
 pub async fn record_served(
     state: &AppState,
     ctx: &RequestCtx,
     target: &Target,
-    attempts: &[AttemptRecord],
+    attempts: Vec<AttemptRecord>,
     usage: Usage,
-) -> Result<(), ApiError> {
-    evidence::attempted(&state.events, ctx, attempts).await;
+) -> Result<Vec<AttemptRecord>, Failure> {
+    evidence::attempted(&state.events, ctx, &attempts).await;
     let ending = Ending {
-        status: 200,
-        target: Some(target.clone()),
-        attempts: attempts.len(),
         usage: Some(usage),
-        price: ctx.live.registry.price(target),
-        extra_cost_usd: cancelled_cost(attempts),
-        ..Ending::default()
+        ..Ending::served(ctx, target, &attempts)
     };
-    if let Some(principal) = &ctx.principal {
-        let used = usage.input_tokens + usage.output_tokens;
-        state
-            .admission
-            .settle_tokens(principal, ctx.charged_tokens, used);
+    match record::served(&state.events, &state.admission, ctx, ending).await {
+        Ok(()) => Ok(attempts),
+        Err(record::Withheld(error)) => Err(Failure {
+            error,
+            attempts,
+            recorded: true,
+        }),
     }
-    evidence::ended(&state.events, ctx, ending)
-        .await
-        .map_err(|e| {
-            ApiError::Unavailable(format!(
-                "the answer is ready but its evidence could not be committed ({e}); compliance-constrained answers are withheld"
-            ))
-        })
 }
 
 /// The recorder a stream carries to its end: attempts are recorded now, the outcome when the
@@ -321,14 +304,7 @@ pub async fn stream_recorder(
         state.events.clone(),
         ctx.payloads.is_some().then(|| state.artifacts.clone()),
         ctx.clone(),
-        Ending {
-            status: 200,
-            target: Some(target.clone()),
-            attempts: attempts.len(),
-            price: ctx.live.registry.price(target),
-            extra_cost_usd: cancelled_cost(attempts),
-            ..Ending::default()
-        },
+        Ending::served(ctx, target, attempts),
     )
 }
 

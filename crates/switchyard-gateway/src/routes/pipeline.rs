@@ -17,7 +17,32 @@ use switchyard_protocol::{ChatRequest, ChatResponse, StreamEvent};
 use switchyard_providers::EventStream;
 
 /// A failed request: the error for the client and the attempts made.
-pub type Failure = (ApiError, Vec<AttemptRecord>);
+#[derive(Debug)]
+pub struct Failure {
+    pub error: ApiError,
+    pub attempts: Vec<AttemptRecord>,
+    /// Its outcome is already recorded (an answer withheld when its durable commit failed):
+    /// the door records nothing more.
+    pub recorded: bool,
+}
+
+impl Failure {
+    /// A failure after `attempts`.
+    pub fn after(error: ApiError, attempts: Vec<AttemptRecord>) -> Self {
+        Failure {
+            error,
+            attempts,
+            recorded: false,
+        }
+    }
+}
+
+impl From<ApiError> for Failure {
+    /// A failure before any attempt.
+    fn from(error: ApiError) -> Self {
+        Failure::after(error, Vec::new())
+    }
+}
 
 /// What the pipeline produced for the door to render.
 pub enum Answer {
@@ -34,7 +59,7 @@ pub struct Chat {
 }
 
 fn early(e: ApiError) -> Failure {
-    (e, Vec::new())
+    e.into()
 }
 
 /// A request routed and run: what served it, and the heavy-context slot to hold until the
@@ -135,7 +160,7 @@ pub async fn decide_and_run(
     };
     let served = execute::run(&exec)
         .await
-        .map_err(|f| (f.error, f.attempts))?;
+        .map_err(|f| Failure::after(f.error, f.attempts))?;
     Ok(Done { served, slot })
 }
 
@@ -174,33 +199,34 @@ pub async fn run_chat(
         state.artifacts.keep_request(ctx, req).await;
     }
     let Done { served, slot } = done?;
-    let answer = match served.output {
+    let Served {
+        output,
+        target,
+        attempts,
+    } = served;
+    let (answer, attempts) = match output {
         Output::Chat(resp) => {
-            if let Err(e) =
-                record_served(state, ctx, &served.target, &served.attempts, resp.usage).await
-            {
-                return Err((e, served.attempts));
-            }
+            let attempts = record_served(state, ctx, &target, attempts, resp.usage).await?;
             state.artifacts.keep_completion(ctx, &resp).await;
-            Answer::Whole(resp)
+            (Answer::Whole(resp), attempts)
         }
         Output::Stream(first, rest) => {
             let idle = live.registry.config.limits.stream_idle_timeout;
             let rest = crate::idle::with_idle_timeout(rest, idle);
-            let mut recorder = stream_recorder(state, ctx, &served.target, &served.attempts).await;
+            let mut recorder = stream_recorder(state, ctx, &target, &attempts).await;
             recorder.hold(slot);
-            Answer::Stream(first, rest, Box::new(recorder))
+            (Answer::Stream(first, rest, Box::new(recorder)), attempts)
         }
         Output::Embed(_) => {
-            return Err((
+            return Err(Failure::after(
                 ApiError::Internal("the executor answered a chat with embeddings".into()),
-                served.attempts,
+                attempts,
             ));
         }
     };
     Ok(Chat {
         answer,
-        target: served.target,
-        attempts: served.attempts,
+        target,
+        attempts,
     })
 }

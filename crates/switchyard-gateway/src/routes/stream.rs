@@ -4,8 +4,8 @@
 
 use crate::artifacts::ArtifactSink;
 use crate::error::ApiError;
-use crate::evidence::{Ending, conclude};
 use crate::pipeline::RequestCtx;
+use crate::pipeline::record::{self, Ending};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -100,38 +100,34 @@ impl Recorder {
         }
     }
 
-    /// The outcome event and the completion to keep, taken once.
-    fn conclude(
+    /// How the stream ended and the completion to keep, taken once.
+    fn take_ending(
         &mut self,
         error: Option<&ProviderError>,
         abandoned: bool,
-    ) -> Option<(
-        switchyard_evidence::Draft,
-        Option<(ArtifactSink, StreamAccumulator)>,
-    )> {
+    ) -> Option<(Ending, Option<(ArtifactSink, StreamAccumulator)>)> {
         self.slot = None;
         let mut ending = self.ending.take()?;
         ending.usage = self.usage;
-        if let (Some(principal), Some(usage)) = (&self.ctx.principal, &self.usage) {
-            let used = usage.input_tokens + usage.output_tokens;
-            self.admission
-                .settle_tokens(principal, self.ctx.charged_tokens, used);
-        }
         ending.ttft = self
             .first_content
             .map(|t| t.duration_since(self.ctx.started));
         ending.error = error.map(|e| e.kind);
         ending.abandoned = abandoned;
-        let draft = conclude(&self.ctx, ending);
-        // The request's span ends with its stream: after this step, no handle to it is left.
+        Some((ending, self.completion.take()))
+    }
+
+    /// The request's span ends with its stream: after this, no handle to it is left.
+    fn end_span(&mut self) {
         self.ctx.span = tracing::Span::none();
-        Some((draft, self.completion.take()))
     }
 
     fn finish(&mut self, error: Option<&ProviderError>, abandoned: bool) {
-        let Some((draft, completion)) = self.conclude(error, abandoned) else {
+        let Some((ending, completion)) = self.take_ending(error, abandoned) else {
             return;
         };
+        let draft = record::close(&self.ctx, &self.admission, &ending);
+        self.end_span();
         let log = self.log.clone();
         let ctx = self.ctx.clone();
         // Drop cannot await: queue the records on the runtime.
@@ -152,17 +148,15 @@ impl Recorder {
             self.finish(None, false);
             return Ok(());
         }
-        let Some((draft, completion)) = self.conclude(None, false) else {
+        let Some((ending, completion)) = self.take_ending(None, false) else {
             return Ok(());
         };
         if let Some((sink, acc)) = completion {
             sink.keep_completion(&self.ctx, &acc.finish()).await;
         }
-        self.log.record_durable(draft).await.map(drop).map_err(|e| {
-            ApiError::Unavailable(format!(
-                "the answer is complete but its evidence could not be committed ({e}); compliance-constrained answers are withheld"
-            ))
-        })
+        let recorded = record::served(&self.log, &self.admission, &self.ctx, ending).await;
+        self.end_span();
+        recorded.map_err(|record::Withheld(error)| error)
     }
 }
 

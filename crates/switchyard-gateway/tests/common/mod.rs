@@ -81,6 +81,15 @@ pub async fn gateway(config_text: &str) -> Gateway {
 
 /// Starts a gateway whose `${ENV}` references resolve with `env`.
 pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>) -> Gateway {
+    gateway_over(config_text, env, |store| store).await
+}
+
+/// Starts a gateway whose SQLite store is seen through `wrap` (to make it fail on cue).
+pub async fn gateway_over(
+    config_text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+) -> Gateway {
     let mut config = config::parse("test.toml", config_text, env).unwrap();
     config::complete(&mut config, env).unwrap();
     let dir = std::env::temp_dir().join(switchyard_gateway::ids::new_id("gw"));
@@ -88,6 +97,7 @@ pub async fn gateway_env(config_text: &str, env: &dyn Fn(&str) -> Option<String>
     let store = switchyard_evidence::open(&format!("sqlite://{}", dir.join("events.db").display()))
         .await
         .unwrap();
+    let store = wrap(store);
     let node = config.node.clone();
     let (events, _writer) = EventLog::start(store.clone(), &node, 4096).await.unwrap();
     let edge = switchyard_gateway::listen::Edge::new(&config.limits);

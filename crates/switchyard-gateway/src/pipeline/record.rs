@@ -1,0 +1,215 @@
+//! The record phase: how a request's end is accounted for, in the same steps for a whole
+//! answer, a failure and a stream's end. [`settle`] gives back what the request held (the
+//! key's token rate, settled with the real usage; the budget hold, settled with the real
+//! cost), [`publish`] reports it (metrics, the request span), and the evidence module only
+//! drafts and commits the outcome event. A request ends in exactly one outcome: an answer
+//! withheld because its durable commit failed is recorded once, as what the log will hold.
+
+use super::RequestCtx;
+use crate::admission::Admission;
+use crate::error::ApiError;
+use crate::evidence;
+use crate::execute::AttemptRecord;
+use crate::traces;
+use std::time::Duration;
+use switchyard_evidence::EventLog;
+use switchyard_evidence::pricing::Price;
+use switchyard_evidence::telemetry::{self, Observation};
+use switchyard_policy::Target;
+use switchyard_protocol::{ErrorKind, Usage};
+
+/// How a request ended, for its outcome event, its settlement and its metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Ending {
+    pub status: u16,
+    pub target: Option<Target>,
+    pub attempts: usize,
+    pub usage: Option<Usage>,
+    pub price: Option<Price>,
+    pub ttft: Option<Duration>,
+    pub error: Option<ErrorKind>,
+    /// The client's error code (`model_not_found`, …) and parameter, never its message.
+    pub code: Option<String>,
+    pub param: Option<String>,
+    /// The client went away before the answer was complete.
+    pub abandoned: bool,
+    /// Cost beyond the serving attempt's usage: cancelled hedges (USD).
+    pub extra_cost_usd: f64,
+}
+
+impl Ending {
+    /// The ending of a request that failed with `error` after `attempts` attempts.
+    pub fn failed(error: &ApiError, attempts: usize) -> Self {
+        let body = error.openai_body();
+        Ending {
+            status: error.status().as_u16(),
+            attempts,
+            error: match error {
+                ApiError::Upstream { error, .. } => Some(error.kind),
+                _ => None,
+            },
+            code: body.error.code.or(Some(body.error.kind)),
+            param: body.error.param,
+            ..Ending::default()
+        }
+    }
+
+    /// The ending of a request served by `target` after `attempts`, before its usage is known.
+    pub fn served(ctx: &RequestCtx, target: &Target, attempts: &[AttemptRecord]) -> Self {
+        Ending {
+            status: 200,
+            target: Some(target.clone()),
+            attempts: attempts.len(),
+            price: ctx.live.registry.price(target),
+            extra_cost_usd: cancelled_cost(attempts),
+            ..Ending::default()
+        }
+    }
+
+    /// What the request cost in USD, when its usage and price are known (cancelled hedges
+    /// included).
+    pub fn cost_usd(&self) -> Option<f64> {
+        match (&self.usage, &self.price) {
+            (Some(u), Some(p)) => Some(p.cost(u) + self.extra_cost_usd),
+            _ if self.extra_cost_usd > 0.0 => Some(self.extra_cost_usd),
+            _ => None,
+        }
+    }
+}
+
+/// What the cancelled attempts (hedges that lost) may have cost, in USD.
+pub fn cancelled_cost(attempts: &[AttemptRecord]) -> f64 {
+    attempts
+        .iter()
+        .filter(|a| a.cancelled)
+        .map(|a| a.estimated_cost as f64 / 1_000_000.0)
+        .sum()
+}
+
+/// Gives back what the request held: the tokens charged to its key at admission are settled
+/// with the real usage, and its budget hold with the real cost (a served answer of unknown
+/// cost is charged its whole hold; a failure, what it cost).
+pub fn settle(ctx: &RequestCtx, admission: &Admission, ending: &Ending) {
+    if let (Some(principal), Some(usage)) = (&ctx.principal, &ending.usage) {
+        let used = usage.input_tokens + usage.output_tokens;
+        admission.settle_tokens(principal, ctx.charged_tokens, used);
+    }
+    if let Some(hold) = &ctx.budget {
+        let known = ending.cost_usd().map(switchyard_policy::budget::micro_usd);
+        hold.settle(known.or((ending.status >= 400).then_some(0)));
+    }
+}
+
+/// Reports the end: the request's metrics and its span's closing attributes.
+pub fn publish(ctx: &RequestCtx, ending: &Ending) {
+    traces::ended(ctx, ending);
+    telemetry::observe(&Observation {
+        operation: if ctx.door == "embeddings" {
+            "embeddings"
+        } else {
+            "chat"
+        },
+        route_class: &ctx.route_class,
+        tenant: &ctx.tenant,
+        key: ctx
+            .principal
+            .as_ref()
+            .and_then(|p| p.key_id.as_deref())
+            .unwrap_or("none"),
+        request_model: if ctx.requested_model.is_empty() {
+            "none"
+        } else {
+            &ctx.requested_model
+        },
+        provider: ending.target.as_ref().map(|t| t.provider.as_str()),
+        response_model: ending.target.as_ref().map(|t| t.model.as_str()),
+        status: ending.status,
+        error_type: ending
+            .error
+            .map(ErrorKind::as_str)
+            .or(ending.code.as_deref()),
+        duration: ctx.started.elapsed(),
+        ttft: ending.ttft,
+        usage: ending.usage,
+        cost_usd: ending.cost_usd(),
+        attempts: ending.attempts,
+        abandoned: ending.abandoned,
+    });
+}
+
+/// Every step of the end, for a request that is not waiting on a durable commit: settled,
+/// published, and its outcome queued. Usable from `Drop` (nothing is awaited but the queue).
+pub fn close(
+    ctx: &RequestCtx,
+    admission: &Admission,
+    ending: &Ending,
+) -> switchyard_evidence::Draft {
+    settle(ctx, admission, ending);
+    publish(ctx, ending);
+    evidence::outcome(ctx, ending)
+}
+
+/// An answer withheld because its evidence could not be committed; its outcome is recorded.
+#[derive(Debug)]
+pub struct Withheld(pub ApiError);
+
+/// Ends a served request: its outcome is recorded (and, when its class demands it, committed
+/// before this returns), then settled and published. When the durable commit fails the answer
+/// is withheld, and the request still ends in one outcome: the served one if the log keeps it
+/// (it is held and written once the store recovers), else a failed one in its place.
+pub async fn served(
+    log: &EventLog,
+    admission: &Admission,
+    ctx: &RequestCtx,
+    ending: Ending,
+) -> Result<(), Withheld> {
+    if !ctx.durable {
+        log.record(close(ctx, admission, &ending)).await;
+        return Ok(());
+    }
+    let committed = log.record_durable(evidence::outcome(ctx, &ending)).await;
+    let Err(not_recorded) = committed else {
+        settle(ctx, admission, &ending);
+        publish(ctx, &ending);
+        return Ok(());
+    };
+    let withheld = ApiError::Unavailable(format!(
+        "the answer is ready but its evidence could not be committed ({}); compliance-constrained answers are withheld",
+        not_recorded.reason
+    ));
+    if not_recorded.kept {
+        settle(ctx, admission, &ending);
+        publish(ctx, &ending);
+    } else {
+        let failed = Ending {
+            target: ending.target.clone(),
+            usage: ending.usage,
+            price: ending.price,
+            extra_cost_usd: ending.extra_cost_usd,
+            ..Ending::failed(&withheld, ending.attempts)
+        };
+        log.record(close(ctx, admission, &failed)).await;
+    }
+    Err(Withheld(withheld))
+}
+
+/// Ends a failed request: settled, published, and its outcome recorded (committed before the
+/// error is answered when its class demands durable evidence). An outcome the store refused
+/// is queued instead, to be written once it recovers: the request still ends in one outcome.
+pub async fn failed(log: &EventLog, admission: &Admission, ctx: &RequestCtx, ending: &Ending) {
+    let draft = close(ctx, admission, ending);
+    if !ctx.durable {
+        log.record(draft).await;
+        return;
+    }
+    match log.record_durable(draft.clone()).await {
+        Ok(_) => {}
+        Err(e) if e.kept => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "a failed request's outcome is held until the store recovers");
+        }
+        Err(e) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "a failed request's outcome is queued until the store recovers");
+            log.record(draft).await;
+        }
+    }
+}
