@@ -115,11 +115,13 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
+/// A 404 in the shape of the door the path is under (an Anthropic client's
+/// `/v1/messages/count_tokens` reads Anthropic's shape, as the edge and the 405 answer it).
+async fn not_found(uri: axum::http::Uri) -> Response {
     ApiError::NotFound(
         "no such route; see /v1/chat/completions, /v1/messages, /v1/embeddings, /v1/models".into(),
     )
-    .into_response()
+    .into_shaped_response(crate::error::ErrorShape::of_path(uri.path()))
 }
 
 async fn method_not_allowed(uri: axum::http::Uri) -> Response {

@@ -124,6 +124,16 @@ async fn unknown_routes_and_methods_are_json_errors() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 405);
     assert_openai_error(&resp.json().await.unwrap());
+    // Under the Anthropic door, Anthropic's shape (the 404 was OpenAI's).
+    let resp = client()
+        .post(format!("{root}/v1/messages/count_tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["type"], "error", "{body}");
+    assert_eq!(body["error"]["type"], "not_found_error", "{body}");
 }
 
 #[tokio::test]
