@@ -36,8 +36,17 @@ pub trait Body: Sized {
 
 /// Parses a request body. A body of the wrong shape gives a [`WireError`] whose `param` is the
 /// JSON path of the field and whose message says what type it should have, not what it held.
+/// A body that is not UTF-8 anywhere is not JSON (RFC 8259 8.1): serde_json checks only the
+/// strings it decodes, so bytes in a field the door ignores passed.
 pub fn parse<T: Body>(bytes: &[u8]) -> Result<T, WireError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| WireError {
+        message: format!(
+            "the request body is not valid JSON: it is not UTF-8 at byte {}",
+            e.valid_up_to()
+        ),
+        param: None,
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let parsed = T::from_wire(&mut de).and_then(|t| de.end().map(|()| t));
     parsed.map_err(|e| explain::<T>(bytes, &e))
 }

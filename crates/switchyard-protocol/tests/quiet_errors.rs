@@ -209,4 +209,12 @@ fn a_body_that_is_not_utf8_is_refused_as_not_json() {
         e.message.starts_with("the request body is not valid JSON"),
         "{e:?}"
     );
+    // In a field the door ignores too, where serde_json reads past strings without decoding.
+    let ignored = b"{\"model\": \"m\", \"messages\": [], \"x\": {\"\xf4\x90\x80\x80\": 1}}";
+    let e = body::parse::<ChatCompletionRequest>(ignored).unwrap_err();
+    assert_eq!(
+        e.message,
+        "the request body is not valid JSON: it is not UTF-8 at byte 38"
+    );
+    assert!(serde_json::from_slice::<ChatCompletionRequest>(ignored).is_err());
 }
