@@ -56,6 +56,29 @@ fn request(
     Ok(builder)
 }
 
+/// Decodes an Anthropic SSE body from any stream of byte chunks, from `message_start` to
+/// `message_stop`; `created` stamps the answer (Anthropic's events carry no time).
+pub fn decode_sse_bytes<S>(bytes: S, created: u64) -> EventStream
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ProviderError>> + Send + 'static,
+{
+    let mut decoder = EventDecoder::default();
+    http::decode_stream(http::sse_events(bytes), move |event| {
+        if event.data.trim().is_empty() {
+            return Ok(Decoded::more(Vec::new()));
+        }
+        let parsed: StreamEventWire = http::parse_json_text(&event.data)?;
+        let done = matches!(parsed, StreamEventWire::MessageStop);
+        let mut events = decoder.decode(parsed)?;
+        for e in &mut events {
+            if let switchyard_protocol::StreamEvent::Start { created: c, .. } = e {
+                *c = created;
+            }
+        }
+        Ok(Decoded { events, done })
+    })
+}
+
 #[async_trait]
 impl Provider for Anthropic {
     fn check_model(&self, _endpoint: &Endpoint, model: &str) -> Result<(), ProviderError> {
@@ -76,22 +99,7 @@ impl Provider for Anthropic {
         req: &ChatRequest,
     ) -> Result<EventStream, ProviderError> {
         let resp = http::send(call, request(call, req, true)?).await?;
-        let mut decoder = EventDecoder::default();
-        let created = crate::unix_now();
-        Ok(http::decode_stream(http::sse(resp), move |event| {
-            if event.data.trim().is_empty() {
-                return Ok(Decoded::more(Vec::new()));
-            }
-            let parsed: StreamEventWire = http::parse_json_text(&event.data)?;
-            let done = matches!(parsed, StreamEventWire::MessageStop);
-            let mut events = decoder.decode(parsed)?;
-            for e in &mut events {
-                if let switchyard_protocol::StreamEvent::Start { created: c, .. } = e {
-                    *c = created;
-                }
-            }
-            Ok(Decoded { events, done })
-        }))
+        Ok(decode_sse_bytes(http::body_bytes(resp), crate::unix_now()))
     }
 
     async fn embed(

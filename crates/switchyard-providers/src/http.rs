@@ -217,12 +217,6 @@ fn not_expected_json(e: serde_json::Error) -> ProviderError {
     ProviderError::malformed(format!("upstream reply is not the expected JSON: {e}"))
 }
 
-/// The SSE events of a streaming response body. A broken connection ends the stream with a
-/// `Transport` error; bytes that are not UTF-8 end it with `MalformedReply`.
-pub fn sse(resp: reqwest::Response) -> impl Stream<Item = Result<Event, ProviderError>> + Send {
-    sse_events(body_bytes(resp))
-}
-
 /// A response body as a stream of byte chunks, transport failures typed.
 pub fn body_bytes(
     resp: reqwest::Response,
@@ -231,8 +225,10 @@ pub fn body_bytes(
         .map(|chunk| chunk.map_err(|e| transport_error(e, Duration::ZERO)))
 }
 
-/// SSE events from any stream of byte chunks, however the chunks split the events. An event
-/// that grows past [`MAX_UPSTREAM_BODY`] ends the stream as malformed instead of being buffered.
+/// SSE events from any stream of byte chunks, however the chunks split the events. A broken
+/// connection ends the stream with its `Transport` error; bytes that are not UTF-8 end it with
+/// `MalformedReply`, as does an event that grows past [`MAX_UPSTREAM_BODY`] instead of being
+/// buffered.
 pub fn sse_events<S>(bytes: S) -> impl Stream<Item = Result<Event, ProviderError>> + Send
 where
     S: Stream<Item = Result<Bytes, ProviderError>> + Send,

@@ -96,13 +96,21 @@ async fn send(
 
 /// Decodes a streamed answer; `candidates` is how many choices must finish.
 pub fn decode_sse(resp: reqwest::Response, model: &str, candidates: u32) -> EventStream {
+    decode_sse_bytes(http::body_bytes(resp), model, candidates, crate::unix_now())
+}
+
+/// Decodes a streamed answer from any stream of byte chunks; `created` stamps it.
+pub fn decode_sse_bytes<S>(bytes: S, model: &str, candidates: u32, created: u64) -> EventStream
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ProviderError>> + Send + 'static,
+{
     enum Item {
         Event(switchyard_protocol::sse::Event),
         End,
     }
-    let mut decoder = StreamDecoder::new(model, candidates, crate::unix_now());
+    let mut decoder = StreamDecoder::new(model, candidates, created);
     // The body's clean end is an item of its own: Gemini's streams have no end marker.
-    let items = http::sse(resp)
+    let items = http::sse_events(bytes)
         .map(|item| item.map(Item::Event))
         .chain(futures::stream::once(async { Ok(Item::End) }));
     http::decode_stream(items, move |item| match item {
