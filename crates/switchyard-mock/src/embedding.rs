@@ -123,6 +123,7 @@ mod tests {
             input: vec!["alpha".into(); inputs],
             dimensions,
             user: None,
+            encoding: switchyard_protocol::EmbedEncoding::Float,
         }
     }
 

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use switchyard_protocol::openai::{self as wire, ChunkEncoder};
-use switchyard_protocol::{EmbedRequest, sse};
+use switchyard_protocol::{EmbedEncoding, EmbedRequest, sse};
 
 /// Body parameters the Chat Completions API accepts besides the ones the wire types name.
 const KNOWN_CHAT_PARAMS: &[&str] = &[
@@ -278,29 +278,12 @@ pub(crate) async fn embeddings_answer(
     let light = offload::embed_is_light(&req, dims);
     let written = offload::run(light, move |cancel| {
         let out = embedding::embed(&req, &model, dims, &Limits::DEFAULT, cancel)?;
-        let data = out
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, v)| wire::EmbeddingData {
-                object: "embedding".into(),
-                index: i as u32,
-                embedding: if base64 {
-                    serde_json::Value::String(wire::embedding_base64(v))
-                } else {
-                    serde_json::json!(v)
-                },
-            })
-            .collect();
-        reply::to_json(&wire::EmbeddingResponse {
-            object: "list".into(),
-            data,
-            model,
-            usage: wire::EmbeddingUsage {
-                prompt_tokens: out.usage.input_tokens,
-                total_tokens: out.usage.input_tokens,
-            },
-        })
+        let encoding = if base64 {
+            EmbedEncoding::Base64
+        } else {
+            EmbedEncoding::Float
+        };
+        reply::to_json(&wire::embeddings_from_canonical(out, model, encoding))
     })
     .await;
     match written {

@@ -380,9 +380,33 @@ pub struct EmbedRequest {
     pub dimensions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// How the client wants the vectors written; an upstream that can answer either is asked
+    /// for the same.
+    #[serde(default, skip_serializing_if = "EmbedEncoding::is_float")]
+    pub encoding: EmbedEncoding,
 }
 
-/// Embedding vectors, one per input, in input order.
+/// How embedding vectors are written on a wire that offers a choice (OpenAI's
+/// `encoding_format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbedEncoding {
+    /// JSON numbers.
+    #[default]
+    Float,
+    /// Base64 of the little-endian bytes of each f32.
+    Base64,
+}
+
+impl EmbedEncoding {
+    pub fn is_float(&self) -> bool {
+        *self == Self::Float
+    }
+}
+
+/// Embedding vectors, one per input, in input order. Every provider's models compute f32s, so
+/// f32 holds what each upstream sent exactly: numbers are read as the f32 they stand for and
+/// written back shortest, base64 decodes to the same bits it re-encodes to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedResponse {
     pub model: String,

@@ -11,6 +11,7 @@ mod excerpt;
 pub mod json;
 pub mod openai;
 pub mod sse;
+pub mod vector;
 
 pub use canonical::*;
 pub use error::{ErrorKind, ProviderError};

@@ -9,10 +9,12 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod convert;
+mod embedding;
 mod stream;
 mod validate;
 
 pub use convert::*;
+pub use embedding::*;
 pub use stream::{ChunkDecoder, ChunkEncoder};
 pub(crate) use validate::{MODEL_CHARS, USER_CHARS};
 pub use validate::{validate_chat, validate_embeddings};
@@ -378,7 +380,7 @@ pub struct EmbeddingData {
     pub object: String,
     pub index: u32,
     /// A float array, or base64 of little-endian f32 when `encoding_format` is `base64`.
-    pub embedding: Value,
+    pub embedding: EmbeddingVector,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -177,7 +177,8 @@ where
     .boxed()
 }
 
-/// Checks an embeddings answer (one vector per input, numbers only) and orders it by index.
+/// Checks an embeddings answer (one vector per input, f32 numbers or base64 of f32s, whichever
+/// the upstream sent) and orders it by index.
 pub fn embeddings_to_canonical(
     parsed: EmbeddingResponse,
     inputs: usize,
@@ -193,8 +194,9 @@ pub fn embeddings_to_canonical(
         let slot = data.get_mut(item.index as usize).ok_or_else(|| {
             ProviderError::malformed(format!("embedding index {} out of range", item.index))
         })?;
-        *slot = serde_json::from_value::<Vec<f32>>(item.embedding)
-            .map_err(|_| ProviderError::malformed("embedding is not an array of numbers"))?;
+        *slot = item.embedding.into_f32s().ok_or_else(|| {
+            ProviderError::malformed("embedding is base64 that does not decode to f32s")
+        })?;
     }
     Ok(EmbedResponse {
         model: parsed.model,

@@ -15,9 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use switchyard_policy::{Classification, RequestSummary};
-use switchyard_protocol::openai::{
-    self, EmbeddingData, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage,
-};
+use switchyard_protocol::openai::{self, EmbeddingRequest};
 use tracing::Instrument;
 
 /// Answers an embeddings request in OpenAI's format.
@@ -58,7 +56,6 @@ async fn handle(
     let bytes = body(ctx, headers, raw).map_err(early)?;
     let wire: EmbeddingRequest =
         switchyard_protocol::body::parse(&bytes).map_err(|e| early(e.into()))?;
-    let base64 = wire.encoding_format.as_deref() == Some("base64");
     let req = openai::embedding_request_to_canonical(wire).map_err(|e| early(e.into()))?;
     super::requested_model(ctx, &req.model).map_err(early)?;
     let live = ctx.live.clone();
@@ -103,34 +100,8 @@ async fn handle(
     };
     let attempts =
         super::record_served(state, ctx, &done.target, done.attempts, resp.usage).await?;
-    let body = EmbeddingResponse {
-        object: "list".into(),
-        data: resp
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, v)| EmbeddingData {
-                object: "embedding".into(),
-                index: i as u32,
-                embedding: if base64 {
-                    serde_json::Value::String(openai::embedding_base64(v))
-                } else {
-                    serde_json::json!(v)
-                },
-            })
-            .collect(),
-        model: req.model.clone(),
-        usage: EmbeddingUsage {
-            prompt_tokens: resp.usage.input_tokens,
-            total_tokens: resp.usage.input_tokens,
-        },
-    };
+    let usage = resp.usage;
+    let body = openai::embeddings_from_canonical(resp, req.model, req.encoding);
     let http = super::json_answer(&body);
-    Ok(served(
-        http,
-        ctx,
-        &done.target,
-        &attempts,
-        Some(&resp.usage),
-    ))
+    Ok(served(http, ctx, &done.target, &attempts, Some(&usage)))
 }

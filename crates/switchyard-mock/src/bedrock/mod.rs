@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
-use switchyard_protocol::{EmbedRequest, StreamEvent};
+use switchyard_protocol::{EmbedEncoding, EmbedRequest, StreamEvent};
 
 const EVENTSTREAM: &str = "application/vnd.amazon.eventstream";
 /// Titan Text Embeddings V2's default vector size.
@@ -356,6 +356,7 @@ pub(crate) async fn invoke(
         input: vec![input.input_text],
         dimensions: input.dimensions,
         user: None,
+        encoding: EmbedEncoding::Float,
     };
     let dims = Dimensions::of(
         &model,

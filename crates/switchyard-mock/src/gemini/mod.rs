@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use switchyard_protocol::EmbedRequest;
+use switchyard_protocol::{EmbedEncoding, EmbedRequest};
 
 /// Google's canonical status name for an HTTP status.
 fn rpc_status(status: StatusCode) -> &'static str {
@@ -288,6 +288,7 @@ async fn embed(
                     input: vec![text],
                     dimensions: size,
                     user: None,
+                    encoding: EmbedEncoding::Float,
                 };
                 let out = embedding::embed(&req, &model, dims, &Limits::DEFAULT, cancel)?;
                 let values = out.data.into_iter().next().unwrap_or_default();

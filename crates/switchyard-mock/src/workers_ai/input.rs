@@ -7,7 +7,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchyard_protocol::{
-    ChatRequest, EmbedRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
+    ChatRequest, EmbedEncoding, EmbedRequest, Message, Part, ResponseFormat, Role, Tool, ToolCall,
+    ToolChoice,
 };
 
 /// The `max_tokens` the text-generation schemas default to.
@@ -377,6 +378,7 @@ pub(crate) fn embed_request(
         input,
         dimensions: None,
         user: None,
+        encoding: EmbedEncoding::Float,
     };
     Ok((req, pooling))
 }

@@ -1,4 +1,5 @@
-//! OpenAI wire ↔ canonical conversions for requests, responses, usage and embeddings.
+//! OpenAI wire ↔ canonical conversions for chat requests, responses and usage (embeddings are
+//! in `embedding.rs`).
 
 use super::*;
 use crate::excerpt::excerpt;
@@ -509,48 +510,4 @@ pub fn response_to_canonical(wire: ChatCompletion) -> ChatResponse {
             .collect(),
         usage: wire.usage.as_ref().map(usage_from_wire).unwrap_or_default(),
     }
-}
-
-/// Parses a client's embeddings request, after [`validate_embeddings`].
-pub fn embedding_request_to_canonical(wire: EmbeddingRequest) -> Result<EmbedRequest, WireError> {
-    validate_embeddings(&wire)?;
-    let input = match wire.input {
-        EmbeddingInput::One(s) => vec![s],
-        EmbeddingInput::Many(v) => v,
-        EmbeddingInput::Tokens(_) | EmbeddingInput::TokenLists(_) => {
-            return Err(WireError::new(
-                "token-id input is not supported; send strings",
-                "input",
-            ));
-        }
-    };
-    Ok(EmbedRequest {
-        model: wire.model,
-        input,
-        dimensions: wire.dimensions,
-        user: wire.user,
-    })
-}
-
-/// Little-endian f32s in standard base64, as OpenAI's `encoding_format: base64` returns them.
-pub fn embedding_base64(v: &[f32]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

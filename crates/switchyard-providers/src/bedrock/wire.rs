@@ -442,6 +442,7 @@ pub struct TitanEmbedRequest<'a> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TitanEmbedResponse {
+    #[serde(deserialize_with = "switchyard_protocol::vector::f32s")]
     pub embedding: Vec<f32>,
     pub input_text_token_count: u64,
 }

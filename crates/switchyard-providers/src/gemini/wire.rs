@@ -248,7 +248,7 @@ pub struct BatchEmbedContentsResponse {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ContentEmbedding {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "switchyard_protocol::vector::f32s")]
     pub values: Vec<f32>,
 }
 

@@ -239,6 +239,7 @@ impl RunUsage {
 pub struct EmbedRunResult {
     #[serde(default)]
     pub shape: Vec<u64>,
+    #[serde(deserialize_with = "switchyard_protocol::vector::f32_arrays")]
     pub data: Vec<Vec<f32>>,
 }
 

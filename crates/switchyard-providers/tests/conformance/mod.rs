@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_mock::{Mock, MockConfig, Scenario};
 use switchyard_protocol::{
-    ChatRequest, ChatResponse, EmbedRequest, ErrorKind, FinishReason, Message, ProviderError,
-    ResponseFormat, Role, StreamAccumulator, StreamEvent, Tool, ToolCall, ToolChoice,
+    ChatRequest, ChatResponse, EmbedEncoding, EmbedRequest, ErrorKind, FinishReason, Message,
+    ProviderError, ResponseFormat, Role, StreamAccumulator, StreamEvent, Tool, ToolCall,
+    ToolChoice,
 };
 use switchyard_providers::{Call, Endpoint, Family, Provider};
 
@@ -384,6 +385,7 @@ pub async fn embeddings(h: &Harness) {
         input: vec!["one".into(), "two".into()],
         dimensions: None,
         user: None,
+        encoding: EmbedEncoding::Float,
     };
     let result = h.adapter.embed(h.call(&h.endpoint, &model), &req).await;
     if !h.fixture.embeddings {
