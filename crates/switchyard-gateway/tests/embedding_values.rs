@@ -116,6 +116,20 @@ async fn an_upstreams_numbers_reach_the_client_as_written() {
 }
 
 #[tokio::test]
+async fn an_upstreams_base64_reaches_a_base64_client_byte_for_byte() {
+    let (root, seen) = upstream().await;
+    let gw = gateway_to_upstream(&root).await;
+    let body = json!({"model": "up/as-asked", "input": "x", "encoding_format": "base64"});
+    let (_, embedding) = embed(&gw, body).await;
+    assert_eq!(embedding, json!(BASE64));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![json!("base64")],
+        "the upstream is asked for the encoding the client asked for"
+    );
+}
+
+#[tokio::test]
 async fn base64_from_the_upstream_reaches_a_float_client_as_the_same_f32s() {
     let (root, _) = upstream().await;
     let gw = gateway_to_upstream(&root).await;

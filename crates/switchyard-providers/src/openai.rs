@@ -126,7 +126,7 @@ impl Provider for OpenAi {
         let body = wire::EmbeddingRequest {
             model: call.model.to_owned(),
             input: wire::EmbeddingInput::Many(req.input.clone()),
-            encoding_format: Some("float".into()),
+            encoding_format: Some(wire::encoding_format(req.encoding).into()),
             dimensions: req.dimensions,
             user: req.user.clone(),
         };

@@ -260,7 +260,7 @@ async fn compat_embed(call: Call<'_>, req: &EmbedRequest) -> Result<EmbedRespons
     let body = oai::EmbeddingRequest {
         model: call.model.to_owned(),
         input: oai::EmbeddingInput::Many(req.input.clone()),
-        encoding_format: Some("float".into()),
+        encoding_format: Some(oai::encoding_format(req.encoding).into()),
         dimensions: req.dimensions,
         user: req.user.clone(),
     };

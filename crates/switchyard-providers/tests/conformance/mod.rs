@@ -402,6 +402,25 @@ pub async fn embeddings(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(again.data, resp.data, "embeddings are deterministic");
+    let base64 = EmbedRequest {
+        encoding: EmbedEncoding::Base64,
+        ..req
+    };
+    let packed = h
+        .adapter
+        .embed(h.call(&h.endpoint, &model), &base64)
+        .await
+        .unwrap();
+    let bits = |data: &[Vec<f32>]| -> Vec<Vec<u32>> {
+        data.iter()
+            .map(|v| v.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    assert_eq!(
+        bits(&packed.data),
+        bits(&resp.data),
+        "asked for base64 or numbers, the vectors are the same f32s"
+    );
 }
 
 /// Expands to one test per conformance case for `$fixture`.
