@@ -66,14 +66,11 @@ async fn payloads_are_stored_redacted_as_separate_artifacts() {
         body["stream"] = json!(stream);
         let (status, id) = send(&gw, &body).await;
         assert_eq!(status, 200);
-        let mut arts = Vec::new();
-        for _ in 0..50 {
-            arts = artifacts_of(&gw, &id).await;
-            if arts.len() == 3 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let arts = eventually("the request's three artifacts", async || {
+            let arts = artifacts_of(&gw, &id).await;
+            (arts.len() >= 3).then_some(arts)
+        })
+        .await;
         let kinds: Vec<&str> = arts
             .iter()
             .map(|(p, _)| p["kind"].as_str().unwrap())

@@ -113,8 +113,16 @@ async fn two_hundred_concurrent_requests_cannot_overspend() {
         "served {served}, refused {refused}"
     );
 
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let events = gw.events().await;
+    // A hold's settlement is queued as it is released, a moment after its answer.
+    let events = eventually("every served request's settlement", async || {
+        let events = gw.events().await;
+        let settled = events
+            .iter()
+            .filter(|e| e.kind == "budget" && payload(e)["action"] == "settle")
+            .count();
+        (settled >= served).then_some(events)
+    })
+    .await;
     let spent: f64 = events
         .iter()
         .filter(|e| e.kind == "outcome")
@@ -178,9 +186,15 @@ async fn a_cost_guard_falls_back_to_what_the_budget_still_pays_for() {
     );
 
     // The served request's reservation and settlement are in its chain, in order.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    gw.events().await;
-    let events = gw.store.for_request(&id).await.unwrap();
+    let events = eventually("the settlement", async || {
+        gw.events().await;
+        let events = gw.store.for_request(&id).await.unwrap();
+        let settled = events
+            .iter()
+            .any(|e| e.kind == "budget" && payload(e)["action"] == "settle");
+        settled.then_some(events)
+    })
+    .await;
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let decision = kinds.iter().position(|k| *k == "decision").unwrap();
     let budget: Vec<Value> = events

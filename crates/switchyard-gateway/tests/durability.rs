@@ -284,9 +284,10 @@ async fn an_answer_withheld_for_want_of_evidence_ends_in_one_outcome() {
     assert_eq!(status, 503);
     failing.store(false, Ordering::SeqCst);
     // The writer retries on its own; wait for it to catch up.
-    while !gw.events.healthy() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::eventually("the writer healthy again", async || {
+        gw.events.healthy().then_some(())
+    })
+    .await;
     let events = gw.events().await;
     for (id, attempts) in [(&served, 1), (&withheld, 1), (&refused, 0)] {
         let of = |kind: &str| {

@@ -117,19 +117,13 @@ async fn a_client_that_goes_away_is_recorded_as_abandoned() {
     let mut body = resp.bytes_stream();
     let _first = body.next().await;
     drop(body);
-    let mut outcome = None;
-    for _ in 0..100 {
+    let outcome = eventually("an outcome for the abandoned stream", async || {
         let events = gw.events().await;
-        if let Some((_, o)) = of_request(&events, &id)
+        of_request(&events, &id)
             .into_iter()
-            .find(|(k, _)| *k == "outcome")
-        {
-            outcome = Some(o);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let outcome = outcome.expect("an outcome for the abandoned stream");
+            .find_map(|(k, o)| (k == "outcome").then_some(o))
+    })
+    .await;
     assert_eq!(outcome["abandoned"], true);
 }
 

@@ -8,7 +8,6 @@ mod common;
 use common::{KEY, mock_upstream, serve_binary};
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::Duration;
 
 fn config_text(upstream: &str, db: &Path, fast_v2: &str) -> String {
     format!(
@@ -82,14 +81,12 @@ impl Server {
             .to_owned()
     }
 
-    async fn wait_for(&self, model: &str) -> bool {
-        for _ in 0..100 {
-            if self.served_by().await == model {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
+    /// Waits until `model` serves: `what` (a reload) has happened.
+    async fn wait_for(&self, model: &str, what: &str) {
+        common::eventually(what, async || {
+            (self.served_by().await == model).then_some(())
+        })
+        .await;
     }
 }
 
@@ -151,10 +148,7 @@ async fn config_changes_reload_live_and_bad_ones_are_rejected() {
     // Editing the file reloads it: prod@2 stays live with its new content.
     let db = server.config.with_file_name("e.db");
     std::fs::write(&server.config, config_text(&up.root, &db, "up/red")).unwrap();
-    assert!(
-        server.wait_for("up/red").await,
-        "the file change was not picked up"
-    );
+    server.wait_for("up/red", "the file change picked up").await;
 
     // An invalid config is rejected with a precise message; the running one keeps serving.
     let broken = config_text(&up.root, &db, "up/nowhere");
@@ -175,7 +169,7 @@ async fn config_changes_reload_live_and_bad_ones_are_rejected() {
         .status()
         .unwrap();
     assert!(hup.success());
-    assert!(server.wait_for("up/green").await, "SIGHUP did not reload");
+    server.wait_for("up/green", "the reload on SIGHUP").await;
 
     // An editor that writes a new file and renames it over the old one is followed, twice: the
     // watch is on the path, renewed after each change, not on the first file.
@@ -183,10 +177,12 @@ async fn config_changes_reload_live_and_bad_ones_are_rejected() {
         let fresh = server.config.with_extension("toml.swp");
         std::fs::write(&fresh, config_text(&up.root, &db, model)).unwrap();
         std::fs::rename(&fresh, &server.config).unwrap();
-        assert!(
-            server.wait_for(model).await,
-            "a replaced config file was not picked up ({model})"
-        );
+        server
+            .wait_for(
+                model,
+                &format!("the replaced config file picked up ({model})"),
+            )
+            .await;
     }
 }
 

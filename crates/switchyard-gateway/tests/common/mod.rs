@@ -46,21 +46,29 @@ pub struct Gateway {
     pub state: Arc<server::AppState>,
 }
 
-impl Gateway {
-    /// Every event of this gateway's chain, once the writer has caught up.
-    pub async fn events(&self) -> Vec<switchyard_evidence::Event> {
-        for _ in 0..200 {
-            if self
-                .events
-                .stats()
-                .depth
-                .load(std::sync::atomic::Ordering::Relaxed)
-                == 0
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+/// How long a test waits for something that happens in a moment, before it fails: ample on a
+/// loaded two-core machine, and spent only by a test that fails.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits for `what` to happen: polls `probe` until it gives a value, and fails the test after
+/// [`PATIENCE`]. For waiting on the event itself rather than sleeping a fixed time.
+pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {PATIENCE:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+impl Gateway {
+    /// Every event of this gateway's chain queued so far (the writer keeps their order).
+    pub async fn events(&self) -> Vec<switchyard_evidence::Event> {
         // One durable marker flushes everything queued before it.
         self.events
             .record_durable(switchyard_evidence::Draft::new(
@@ -175,7 +183,8 @@ pub async fn serve_binary(
     let mut child = command.spawn().unwrap();
     let root = format!("http://127.0.0.1:{port}");
     let http = client();
-    for _ in 0..400 {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while tokio::time::Instant::now() < deadline {
         if http.get(format!("{root}/healthz")).send().await.is_ok() {
             return (child, root);
         }
@@ -183,5 +192,5 @@ pub async fn serve_binary(
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("the server did not come up");
+    panic!("the server did not come up within {PATIENCE:?}");
 }
