@@ -39,6 +39,7 @@ pub struct Mock {
     clock: scenario::ErrorClock,
     hits: Hits,
     waited: Hits,
+    abandoned: Hits,
     /// The last request bodies received on the OpenAI-format routes.
     bodies: std::sync::Mutex<Kept>,
 }
@@ -93,6 +94,12 @@ impl Mock {
     /// the gateway cancelled (a lost hedge) is counted in `hits` but not here.
     pub fn waited(&self, model: &str) -> u64 {
         self.waited.get(model)
+    }
+
+    /// Requests per model whose caller went away during the scripted latency (a lost hedge, an
+    /// attempt timed out): the moment a test waiting for a cancellation waits for.
+    pub fn abandoned(&self, model: &str) -> u64 {
+        self.abandoned.get(model)
     }
 }
 

@@ -48,6 +48,22 @@ impl Hits {
     }
 }
 
+/// A request waiting out its scripted latency; dropped before it is over, it counts as
+/// abandoned: its caller went away.
+struct Waiting<'a> {
+    abandoned: &'a Hits,
+    model: &'a str,
+    over: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.over {
+            self.abandoned.record(self.model);
+        }
+    }
+}
+
 /// The value of the `mock` query parameter, percent-decoded.
 fn query_scenario(query: Option<&str>) -> Option<String> {
     let raw = query?
@@ -103,10 +119,16 @@ pub(crate) async fn prelude(
     }
     mock.hits.record(model);
     if scenario.latency_ms > 0 {
+        // A cancelled call's handler is dropped during the sleep: the guard counts it.
+        let mut waiting = Waiting {
+            abandoned: &mock.abandoned,
+            model,
+            over: false,
+        };
         tokio::time::sleep(scenario.latency()).await;
+        waiting.over = true;
     }
-    // Only requests whose caller waited out the latency get here: a cancelled call's handler
-    // is dropped during the sleep.
+    // Only requests whose caller waited out the latency get here.
     mock.waited.record(model);
     if let Some(status) = scenario.status {
         let rate = scenario.error_rate.unwrap_or(1.0);
