@@ -62,9 +62,10 @@ pub struct Admission {
     store: Arc<dyn Store>,
     events: EventLog,
     admin_key: Option<AdminKey>,
-    /// Key hash → principal, for keys found recently (unknown keys are never cached).
+    /// Key hash → principal, for keys found within the key TTL ([`KEY_TTL`] unless
+    /// [`Admission::with_key_ttl`] says otherwise; unknown keys are never cached).
     found: moka::future::Cache<String, Arc<Principal>>,
-    /// Whether any key is configured, re-read from the store at most once per [`KEY_TTL`].
+    /// Whether any key is configured, re-read from the store at most once per key TTL.
     configured: moka::future::Cache<(), bool>,
     rates: Rates,
     /// The anonymous loopback principal, shared rather than built per request.
@@ -98,15 +99,26 @@ fn unauthorized(message: &str) -> ApiError {
 impl Admission {
     /// The admission service over `store`; key changes are recorded in `events`.
     pub fn new(store: Arc<dyn Store>, events: EventLog, admin_key: Option<AdminKey>) -> Self {
+        Self::with_key_ttl(store, events, admin_key, KEY_TTL)
+    }
+
+    /// [`Admission::new`] trusting what it read from the store for `ttl` instead of a second,
+    /// so that a test of a key changed elsewhere need not wait a second for it.
+    pub fn with_key_ttl(
+        store: Arc<dyn Store>,
+        events: EventLog,
+        admin_key: Option<AdminKey>,
+        ttl: Duration,
+    ) -> Self {
         Admission {
             store,
             events,
             admin_key,
             found: moka::future::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(KEY_TTL)
+                .time_to_live(ttl)
                 .build(),
-            configured: moka::future::Cache::builder().time_to_live(KEY_TTL).build(),
+            configured: moka::future::Cache::builder().time_to_live(ttl).build(),
             rates: Rates::new(),
             local: Arc::new(Principal::local()),
         }
