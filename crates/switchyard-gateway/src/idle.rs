@@ -107,10 +107,13 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // Time is paused in these tests: when every task waits, the runtime moves the clock
+    // straight to the next timer, so the bounds are exact and nothing is waited for.
+
+    #[tokio::test(start_paused = true)]
     async fn events_within_the_bound_all_pass_and_the_end_is_kept() {
         let got: Vec<_> = with_idle_timeout(
-            paced(5, Duration::from_millis(20), false),
+            paced(5, Duration::from_millis(1_900), false),
             Duration::from_secs(2),
         )
         .collect()
@@ -118,7 +121,7 @@ mod tests {
         assert_eq!(got, (0..5).map(text).collect::<Vec<_>>());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn buffered_events_pass_and_silence_ends_the_stream() {
         let ready = futures::stream::iter((0..3).map(text));
         let stream = ready.chain(futures::stream::pending()).boxed();
@@ -126,30 +129,34 @@ mod tests {
         for i in 0..3 {
             assert_eq!(timed.next().await, Some(text(i)));
         }
+        let silent_since = tokio::time::Instant::now();
         let Some(Err(e)) = timed.next().await else {
             panic!("a silent stream must end with an error");
         };
+        assert_eq!(silent_since.elapsed(), Duration::from_millis(50));
         assert_eq!(e.kind, ErrorKind::Timeout);
         assert!(e.message.contains("silent for 50 ms"), "{}", e.message);
         assert_eq!(timed.next().await, None, "nothing after the timeout");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_bound_restarts_after_each_event() {
-        // Each gap is well under the bound and their sum well over it: a bound that ran from
-        // the first wait instead of the last event would trip at the third event.
+        // Each gap is under the bound and their sum well over it: a bound that ran from the
+        // first wait instead of the last event would trip at the second event.
         let mut timed = with_idle_timeout(
-            paced(5, Duration::from_millis(150), true),
+            paced(5, Duration::from_millis(300), true),
             Duration::from_millis(400),
         );
         for i in 0..5 {
             assert_eq!(timed.next().await, Some(text(i)));
         }
+        let silent_since = tokio::time::Instant::now();
         let last = timed.next().await;
         assert!(
             matches!(&last, Some(Err(e)) if e.kind == ErrorKind::Timeout),
             "{last:?}"
         );
+        assert_eq!(silent_since.elapsed(), Duration::from_millis(400));
     }
 
     #[tokio::test]
