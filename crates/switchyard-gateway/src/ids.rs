@@ -50,10 +50,18 @@ fn push_hex(out: &mut String, value: u128, digits: u32) {
 
 /// `prefix_` followed by 32 hex digits: 12 of milliseconds since the epoch, 20 random.
 pub fn new_id(prefix: &str) -> String {
-    let ms = std::time::SystemTime::now()
+    id_at(prefix, epoch_ms())
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-        & 0xffff_ffff_ffff;
+}
+
+/// The id [`new_id`] makes at `ms` milliseconds since the epoch.
+fn id_at(prefix: &str, ms: u64) -> String {
+    let ms = ms & 0xffff_ffff_ffff;
     let random = (u128::from(random_u64()) << 64 | u128::from(random_u64())) & ((1 << 80) - 1);
     let mut id = String::with_capacity(prefix.len() + 33);
     id.push_str(prefix);
@@ -103,9 +111,16 @@ mod tests {
 
     #[test]
     fn ids_sort_by_time() {
-        let a = super::new_id("req");
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let b = super::new_id("req");
-        assert!(a < b, "{a} {b}");
+        // Time is an argument: a millisecond later sorts later, whatever the random digits.
+        for ms in [0, 1_700_000_000_000, 0xffff_ffff_fffe] {
+            let (a, b) = (super::id_at("req", ms), super::id_at("req", ms + 1));
+            assert!(a < b, "{a} {b}");
+        }
+        // And new_id reads the clock: its time digits are the moment it was made.
+        let before = super::epoch_ms();
+        let id = super::new_id("req");
+        let after = super::epoch_ms();
+        let at = u64::from_str_radix(&id[4..16], 16).unwrap();
+        assert!((before..=after).contains(&at), "{before} {at} {after}");
     }
 }
