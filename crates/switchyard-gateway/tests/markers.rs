@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::otlp::{collector, database_files, has};
+use common::otlp::{collector, database_files};
 use serde_json::{Value, json};
-use std::process::Command;
 
 const SECRET: &str = "sk-proj-MARKERSECRET0123456789abcdefXYZ";
 const EMAIL: &str = "marker.person@example.com";
@@ -226,7 +225,7 @@ async fn no_marker_reaches_the_store_logs_spans_metrics_or_error_bodies() {
     std::fs::write(&config_path, config(&dir.join("events.db"), &otlp)).unwrap();
     let log_path = dir.join("stderr.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let (mut server, root) = common::serve_binary(&config_path, |c| {
+    let (server, root) = common::serve_binary(&config_path, |c| {
         c.env("RUST_LOG", "debug")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -269,16 +268,7 @@ async fn no_marker_reaches_the_store_logs_spans_metrics_or_error_bodies() {
     places.push(("/metrics".into(), metrics.bytes().await.unwrap().to_vec()));
     places.extend(database_files(&dir, "while serving"));
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
-        .await
-        .unwrap();
-    let logs = std::fs::read(&log_path).unwrap();
-    assert!(exit.success(), "{}", String::from_utf8_lossy(&logs));
+    let logs = common::otlp::stop(server, &log_path).await;
     places.extend(database_files(&dir, "after the stop"));
     for (i, b) in exported.lock().unwrap().iter().enumerate() {
         places.push((format!("trace export #{i}"), b.to_vec()));
@@ -296,13 +286,6 @@ async fn no_marker_reaches_the_store_logs_spans_metrics_or_error_bodies() {
     );
     places.push(("stderr (RUST_LOG=debug)".into(), logs));
 
-    let mut leaks = Vec::new();
-    for (place, bytes) in &places {
-        for marker in [SECRET, EMAIL, TERMINAL] {
-            if has(bytes, marker) {
-                leaks.push(format!("{marker:?} in {place}"));
-            }
-        }
-    }
+    let leaks = common::otlp::leaks(&places, &[SECRET, EMAIL, TERMINAL]);
     assert!(leaks.is_empty(), "leaked: {leaks:#?}");
 }

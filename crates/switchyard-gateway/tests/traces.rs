@@ -12,7 +12,6 @@ mod common;
 
 use common::otlp::{Span, collector, database_files, decode};
 use serde_json::json;
-use std::process::Command;
 use std::sync::Arc;
 
 const PROVIDER_KEY: &str = "sk-provider-UPSTREAMKEY-9a8b7c6d5e";
@@ -161,7 +160,7 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     std::fs::write(&config_path, config(&db, &up, &otlp)).unwrap();
     let log_path = dir.join("stderr.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let (mut server, root) = common::serve_binary(&config_path, |c| {
+    let (server, root) = common::serve_binary(&config_path, |c| {
         c.env("RUST_LOG", "debug")
             .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -228,21 +227,8 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
         places.iter().map(|(n, _)| n).collect::<Vec<_>>()
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
     // The receiver keeps running while the server flushes its last spans on the way out.
-    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
-        .await
-        .unwrap();
-    let logs = std::fs::read(&log_path).unwrap();
-    assert!(
-        exit.success(),
-        "graceful stop exits 0: {exit}\n{}",
-        String::from_utf8_lossy(&logs)
-    );
+    let logs = common::otlp::stop(server, &log_path).await;
 
     let bodies = bodies.lock().unwrap().clone();
     assert!(!bodies.is_empty(), "no trace was exported");
@@ -410,13 +396,6 @@ async fn request_and_attempt_spans_are_exported_and_no_secret_is_written_anywher
     );
     assert!(text("events.db").iter().any(|b| has(b, &plain)));
     assert!(text("trace export").iter().any(|b| has(b, &plain)));
-    let mut leaks = Vec::new();
-    for (place, bytes) in &places {
-        for secret in SECRETS {
-            if has(bytes, secret) {
-                leaks.push(format!("{secret} in {place}"));
-            }
-        }
-    }
+    let leaks = common::otlp::leaks(&places, &SECRETS);
     assert!(leaks.is_empty(), "leaked: {leaks:#?}");
 }

@@ -112,3 +112,36 @@ pub fn decode(bodies: &[Bytes]) -> (Vec<Span>, Vec<String>) {
 pub fn has(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// Every `(marker, place)` where a marker occurs, as `"marker" in place`: a leak report.
+pub fn leaks(places: &[(String, Vec<u8>)], markers: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (place, bytes) in places {
+        for marker in markers {
+            if has(bytes, marker) {
+                found.push(format!("{marker:?} in {place}"));
+            }
+        }
+    }
+    found
+}
+
+/// Stops a server started by `serve_binary` the way an operator does (SIGTERM), waits for it
+/// to finish (flushing its events and spans), checks it exited 0, and returns its log.
+pub async fn stop(mut server: std::process::Child, log: &std::path::Path) -> Vec<u8> {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
+        .await
+        .unwrap();
+    let logs = std::fs::read(log).unwrap();
+    assert!(
+        exit.success(),
+        "graceful stop exits 0: {exit}\n{}",
+        String::from_utf8_lossy(&logs)
+    );
+    logs
+}
