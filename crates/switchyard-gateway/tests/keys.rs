@@ -556,26 +556,28 @@ async fn serve_refuses_a_public_address_without_keys_and_accepts_it_with_one() {
         .arg(&config)
         .args(["serve", "--listen", &format!("0.0.0.0:{port}")])
         .env_remove("SWITCHYARD_ADMIN_KEY")
+        .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let http = common::client();
-    let mut up = false;
-    // Starting the binary on a loaded machine may take a while: up to 20 s, polled.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::time::Instant::now() < deadline {
-        if http
+    // Wait for the server to say it serves (its listener is bound by then), not for a time.
+    let stderr = server.stderr.take().unwrap();
+    let serving = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("switchyard is serving"))
+    })
+    .await
+    .unwrap();
+    let up = serving
+        && common::client()
             .get(format!("http://127.0.0.1:{port}/healthz"))
             .send()
             .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+            .is_ok_and(|r| r.status().is_success());
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();

@@ -315,3 +315,86 @@ pub fn http1_answer(error: &ApiError, shape: crate::error::ErrorShape) -> Vec<u8
     bytes.extend_from_slice(body.as_bytes());
     bytes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A guarded server end (its reads drive the guard, as hyper's do) and the client's end.
+    fn connection() -> (tokio::task::JoinHandle<Vec<u8>>, tokio::io::DuplexStream) {
+        let (client, server) = tokio::io::duplex(16 * 1024);
+        let timeouts = Timeouts {
+            head: Duration::from_millis(300),
+            body_idle: Duration::from_millis(300),
+        };
+        let mut guarded = Guarded::new(server, Framing::new(8192, 1024), timeouts);
+        let reader = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let _ = guarded.read_to_end(&mut seen).await;
+            seen
+        });
+        (reader, client)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_is_bounded_from_its_first_byte_however_often_bytes_arrive() {
+        let (reader, client) = connection();
+        let (mut from, mut to) = tokio::io::split(client);
+        let started = tokio::time::Instant::now();
+        to.write_all(b"POST /v1/messages HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        // A byte every 100 ms: each gap is under the bound, their sum is over it.
+        let drip = tokio::spawn(async move {
+            for byte in b"host: x\r\nx-a: 1" {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if to.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut answer = Vec::new();
+        from.read_to_end(&mut answer).await.unwrap();
+        let took = started.elapsed();
+        drip.abort();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.contains("\"type\":\"error\""),
+            "Anthropic's shape: {answer}"
+        );
+        // Paused time: the answer came when the bound ran out, not when the bytes stopped.
+        assert!(
+            (Duration::from_millis(300)..Duration::from_millis(400)).contains(&took),
+            "{took:?}"
+        );
+        // Hyper never saw a complete head.
+        assert!(!reader.await.unwrap().ends_with(b"\r\n\r\n"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_is_bounded_by_its_silences_not_its_length() {
+        let (reader, mut client) = connection();
+        client
+            .write_all(b"POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 20\r\n\r\n")
+            .await
+            .unwrap();
+        // Ten bytes 200 ms apart (2 s in all) pass; then silence past 300 ms is refused.
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            client.write_all(b"x").await.unwrap();
+        }
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("request body stalled"), "{answer}");
+        drop(client);
+        let passed = reader.await.unwrap();
+        assert!(
+            passed.ends_with(b"xxxxxxxxxx"),
+            "the body's bytes reached the server"
+        );
+    }
+}

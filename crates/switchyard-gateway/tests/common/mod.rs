@@ -50,8 +50,9 @@ pub struct Gateway {
 /// loaded two-core machine, and spent only by a test that fails.
 const PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Waits for `what` to happen: polls `probe` until it gives a value, and fails the test after
-/// [`PATIENCE`]. For waiting on the event itself rather than sleeping a fixed time.
+/// Waits for `what` to happen: polls `probe` (itself an await on the store, the mock or the
+/// gateway) until it gives a value, handing the runtime back between probes instead of
+/// sleeping, and fails the test after [`PATIENCE`].
 pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
@@ -62,7 +63,7 @@ pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>
             tokio::time::Instant::now() < deadline,
             "waited {PATIENCE:?} for {what}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        tokio::task::yield_now().await;
     }
 }
 
