@@ -5,7 +5,6 @@
 //! than its bound of a megabyte-long field.
 
 use std::borrow::Cow;
-use std::fmt::Write;
 use switchyard_policy::{Detectors, RedactionPolicy};
 
 /// The bound for a name kept in a record (a model id, a metadata key): real ones are shorter
@@ -33,29 +32,10 @@ pub fn client_text<'a>(text: &'a str, detectors: &Detectors, max_chars: usize) -
 
 /// `text` with control and invisible characters escaped, cut to `max_chars`.
 fn bounded(text: Cow<'_, str>, max_chars: usize) -> Cow<'_, str> {
-    let clean = |c: char| !c.is_control() && c.escape_debug().len() == 1 || is_quote(c);
-    let short = text.chars().take(max_chars + 1).count() <= max_chars;
-    if short && text.chars().all(clean) {
-        return text;
+    match text {
+        Cow::Borrowed(t) => switchyard_protocol::visible(t, max_chars),
+        Cow::Owned(t) => Cow::Owned(switchyard_protocol::visible(&t, max_chars).into_owned()),
     }
-    let redacted = text;
-    let mut out = String::with_capacity(redacted.len().min(max_chars * 2));
-    let mut written = 0;
-    for c in redacted.chars() {
-        let before = out.len();
-        if clean(c) {
-            out.push(c);
-        } else {
-            let _ = write!(out, "{}", c.escape_debug());
-        }
-        written += out[before..].chars().count();
-        if written >= max_chars {
-            out.truncate(before);
-            out.push('…');
-            break;
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// The detectors that ship with the binary, for text rendered where no config is at hand
@@ -73,11 +53,6 @@ pub fn message_text(text: &str) -> Cow<'_, str> {
         Some(detectors) => client_text(text, detectors, MESSAGE_CHARS),
         None => bounded(Cow::Borrowed(text), MESSAGE_CHARS),
     }
-}
-
-/// Quotes and backslashes stay as they are: error messages quote names with them.
-fn is_quote(c: char) -> bool {
-    matches!(c, '"' | '\'' | '\\')
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! never quotes more of it than this: a role name of a megabyte comes back as 64 characters.
 //! Never returns a control character, a bidi override or any other invisible character raw.
 
+use std::borrow::Cow;
+
 /// How many characters of output an excerpt holds, the ellipsis included.
 pub const EXCERPT_CHARS: usize = 64;
 
@@ -14,11 +16,33 @@ pub fn excerpt(s: &str) -> String {
 
 /// [`excerpt`] with another bound, for crate-internal texts that are longer by nature.
 pub(crate) fn excerpt_to(s: &str, limit: usize) -> String {
+    bounded(s, limit, Quotes::Escape).into_owned()
+}
+
+/// A whole message as it may be shown or kept: at most `limit` characters once escaped, with
+/// control and invisible characters written as Rust escapes and `…` when it was cut. Quotes and
+/// backslashes stay: the message quotes names with them. Borrowed when nothing changes.
+pub fn visible(s: &str, limit: usize) -> Cow<'_, str> {
+    bounded(s, limit, Quotes::Keep)
+}
+
+/// Whether quotes and backslashes are escaped (an excerpt goes between quotes) or kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quotes {
+    Escape,
+    Keep,
+}
+
+fn bounded(s: &str, limit: usize, quotes: Quotes) -> Cow<'_, str> {
+    let unchanged = |c: char| matches!(escape(c, quotes), Escaped::Raw(_));
+    if s.chars().take(limit + 1).count() <= limit && s.chars().all(unchanged) {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len().min(limit) + 3);
     let mut written = 0;
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
-        let escaped: Escaped = escape(c);
+        let escaped: Escaped = escape(c, quotes);
         let width = escaped.len();
         // Keep room for the ellipsis unless this is the last character.
         let room = if chars.as_str().is_empty() {
@@ -28,12 +52,12 @@ pub(crate) fn excerpt_to(s: &str, limit: usize) -> String {
         };
         if written + width > room {
             out.push('…');
-            return out;
+            return Cow::Owned(out);
         }
         escaped.write_to(&mut out);
         written += width;
     }
-    out
+    Cow::Owned(out)
 }
 
 /// One character as it is written into an excerpt.
@@ -60,9 +84,9 @@ impl Escaped {
 
 /// `char::escape_debug` writes controls, quotes, backslashes and characters Unicode does not
 /// print (format characters such as U+202E and U+200B among them) as escapes; an apostrophe
-/// needs none inside double quotes.
-fn escape(c: char) -> Escaped {
-    if c == '\'' {
+/// needs none inside double quotes, and with [`Quotes::Keep`] no quote or backslash does.
+fn escape(c: char, quotes: Quotes) -> Escaped {
+    if c == '\'' || (quotes == Quotes::Keep && matches!(c, '"' | '\\')) {
         return Escaped::Raw(c);
     }
     let e = c.escape_debug();
@@ -114,5 +138,17 @@ mod tests {
         let e = excerpt(&controls);
         assert!(e.chars().count() <= EXCERPT_CHARS, "{e}");
         assert!(!e.contains('\u{1}'));
+    }
+
+    #[test]
+    fn a_visible_message_keeps_its_quotes_and_escapes_the_rest() {
+        let message = "unknown model \"gpt-9\" from C:\\x";
+        assert!(matches!(visible(message, 64), Cow::Borrowed(m) if m == message));
+        let forged = visible("a\nb\u{1b}[31m\u{202e}", 64);
+        assert_eq!(forged, "a\\nb\\u{1b}[31m\\u{202e}");
+        let text = "m".repeat(1000);
+        let long = visible(&text, 10);
+        assert_eq!(long.chars().count(), 10);
+        assert!(long.ends_with('…'));
     }
 }

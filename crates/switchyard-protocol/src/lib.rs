@@ -15,4 +15,4 @@ pub mod vector;
 
 pub use canonical::*;
 pub use error::{ErrorKind, ProviderError};
-pub use excerpt::{EXCERPT_CHARS, excerpt};
+pub use excerpt::{EXCERPT_CHARS, excerpt, visible};
