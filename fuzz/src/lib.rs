@@ -1,10 +1,38 @@
-//! What the fuzz targets share: cutting an input into network chunks the way a connection
-//! might, and draining a provider's event stream without a runtime. Never used outside `fuzz/`.
+//! What the fuzz targets share: reading a door's body as the gateway does, cutting an input
+//! into network chunks the way a connection might, and draining a provider's event stream
+//! without a runtime. Never used outside `fuzz/`.
 #![forbid(unsafe_code)]
 
 use futures::{Stream, StreamExt};
 use switchyard_protocol::{ProviderError, StreamEvent};
 use switchyard_providers::EventStream;
+
+/// A door's body read as the gateway reads it (`body::parse`), which must agree with
+/// `serde_json::from_slice` (the mock's reading) on what is a body and explain a refusal in
+/// under 16 KiB; `None` when it is no body.
+pub fn door_body<T>(data: &[u8]) -> Option<T>
+where
+    T: switchyard_protocol::body::Body + serde::de::DeserializeOwned,
+{
+    let parsed = switchyard_protocol::body::parse::<T>(data);
+    let direct = serde_json::from_slice::<T>(data);
+    assert_eq!(
+        parsed.is_ok(),
+        direct.is_ok(),
+        "body::parse and from_slice disagree"
+    );
+    match parsed {
+        Ok(wire) => Some(wire),
+        Err(e) => {
+            assert!(
+                e.message.len() <= 16 * 1024,
+                "an error of {} bytes",
+                e.message.len()
+            );
+            None
+        }
+    }
+}
 
 /// The input after its first byte, cut into chunks of 1 to 64 bytes whose sizes that byte
 /// seeds; a first byte of 0 keeps the rest whole.
