@@ -3,7 +3,7 @@
 
 use crate::admission::NewKey;
 use crate::error::{ApiError, json_error};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};

@@ -5,7 +5,6 @@
 
 use crate::config::{Config, Retention};
 use crate::error::ApiError;
-use crate::pipeline::RequestCtx;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use switchyard_evidence::artifact::{Artifact, ArtifactKind, Keyring};
@@ -38,6 +37,13 @@ pub enum Keep {
     Plain,
     /// Kept sealed with the current key.
     Sealed,
+}
+
+/// The request whose payloads are kept, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub request_id: &'a str,
+    pub keep: Keep,
 }
 
 impl ArtifactSink {
@@ -81,14 +87,11 @@ impl ArtifactSink {
 
     /// Stores the prompt (messages other than tool results, tools and parameters) and each
     /// tool result as separate artifacts.
-    pub async fn keep_request(&self, ctx: &RequestCtx, req: &ChatRequest) {
-        if ctx.payloads.is_none() {
-            return;
-        }
+    pub async fn keep_request(&self, owner: Owner<'_>, req: &ChatRequest) {
         let mut prompt = req.clone();
         prompt.messages.retain(|m| m.role != Role::Tool);
         if let Ok(value) = serde_json::to_value(&prompt) {
-            self.keep(ctx, ArtifactKind::Prompt, value).await;
+            self.keep(owner, ArtifactKind::Prompt, value).await;
         }
         for (i, m) in req
             .messages
@@ -98,45 +101,38 @@ impl ArtifactSink {
         {
             let value =
                 json!({"message": i, "tool_call_id": m.tool_call_id, "content": m.joined_text()});
-            self.keep(ctx, ArtifactKind::ToolResult, value).await;
+            self.keep(owner, ArtifactKind::ToolResult, value).await;
         }
     }
 
     /// Stores the completion.
-    pub async fn keep_completion(&self, ctx: &RequestCtx, resp: &ChatResponse) {
-        if ctx.payloads.is_none() {
-            return;
-        }
+    pub async fn keep_completion(&self, owner: Owner<'_>, resp: &ChatResponse) {
         if let Ok(value) = serde_json::to_value(resp) {
-            self.keep(ctx, ArtifactKind::Completion, value).await;
+            self.keep(owner, ArtifactKind::Completion, value).await;
         }
     }
 
-    async fn keep(&self, ctx: &RequestCtx, kind: ArtifactKind, value: Value) {
-        if ctx.payloads.is_none() {
-            return;
-        }
+    async fn keep(&self, owner: Owner<'_>, kind: ArtifactKind, value: Value) {
         let redacted =
             switchyard_policy::redact_json(&value, &self.detectors, &RedactionPolicy::default());
         let plain = redacted.to_string().into_bytes();
         let id = crate::ids::new_id("art");
-        let (key_id, body) = match (ctx.payloads, &self.keyring) {
-            (None, _) => return,
-            (Some(Keep::Plain), _) => (None, plain),
-            (Some(Keep::Sealed), Ok(keyring)) => match keyring.seal(&id, &plain) {
+        let (key_id, body) = match (owner.keep, &self.keyring) {
+            (Keep::Plain, _) => (None, plain),
+            (Keep::Sealed, Ok(keyring)) => match keyring.seal(&id, &plain) {
                 Ok((key_id, sealed)) => (Some(key_id), sealed),
                 Err(e) => {
                     tracing::error!(error = %e, "artifact not sealed, so not stored");
                     return;
                 }
             },
-            (Some(Keep::Sealed), Err(_)) => return,
+            (Keep::Sealed, Err(_)) => return,
         };
         let created_ms = now_ms();
         let keep_for = i64::try_from(self.retention.of(kind).as_millis()).unwrap_or(i64::MAX);
         let artifact = Artifact {
             id: id.clone(),
-            request_id: ctx.request_id.clone(),
+            request_id: owner.request_id.to_owned(),
             kind,
             created_ms,
             expires_ms: created_ms.saturating_add(keep_for),
@@ -158,7 +154,7 @@ impl ArtifactSink {
         self.log
             .record(Draft::new(
                 EventKind::Artifact,
-                Some(&ctx.request_id),
+                Some(owner.request_id),
                 payload,
             ))
             .await;

@@ -268,7 +268,7 @@ pub async fn serve(config: config::Config, http: reqwest::Client) -> Result<(), 
             .await
             .map_err(|e| e.to_string())?;
     let metrics = switchyard_evidence::telemetry::install()?;
-    let state = server::AppState::new(config, http, events.clone(), store.clone(), metrics)?;
+    let state = crate::state::AppState::new(config, http, events.clone(), store.clone(), metrics)?;
     let state_budgets = state.budgets.clone();
     let live = state.live();
     let config = live.registry.config.clone();

@@ -237,7 +237,7 @@ async fn a_reload_mid_request_changes_nothing_of_that_request() {
     .unwrap();
     switchyard_gateway::config::complete(&mut next, &|_: &str| None).unwrap();
     let profile = next.routing.active_snapshot().unwrap();
-    gw.state.swap(switchyard_gateway::server::Live {
+    gw.state.swap(switchyard_gateway::state::Live {
         registry: std::sync::Arc::new(switchyard_gateway::registry::Registry::build(
             std::sync::Arc::new(next),
         )),

@@ -3,7 +3,6 @@
 //! A hold dropped unsettled is charged in full: a request can never leave a budget unpaid.
 
 use super::{Book, Budgets, Exhausted, usd};
-use crate::pipeline::RequestCtx;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -174,20 +173,16 @@ impl Drop for Hold {
 }
 
 /// Records a reservation refused for lack of budget.
-pub(super) async fn record_refused(budgets: &Budgets, ctx: &RequestCtx, e: &Exhausted) {
+pub(super) async fn record_refused(budgets: &Budgets, ids: super::Ids<'_>, e: &Exhausted) {
     let payload = json!({
         "action": "refuse",
-        "decision_id": ctx.decision_id,
+        "decision_id": ids.decision,
         "scope": e.scope,
         "amount_microusd": e.estimate,
         "remaining_microusd": e.remaining,
     });
     budgets
         .events
-        .record(Draft::new(
-            EventKind::Budget,
-            Some(&ctx.request_id),
-            payload,
-        ))
+        .record(Draft::new(EventKind::Budget, Some(ids.request), payload))
         .await;
 }

@@ -12,7 +12,6 @@ pub use hold::Hold;
 
 use crate::config::{BudgetScope, BudgetSpec};
 use crate::error::ApiError;
-use crate::pipeline::RequestCtx;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +21,25 @@ use switchyard_policy::{BudgetState, Decision, MicroUsd};
 
 /// How many times a reservation asks the shared ledger for more before it is refused.
 const REFILL_ROUNDS: usize = 4;
+
+/// What picks the budgets a request falls under: who pays for it and under what class.
+#[derive(Debug, Clone, Copy)]
+pub struct Spender<'a> {
+    pub tenant: &'a str,
+    /// The API key's id, when the request came with a stored key.
+    pub key: Option<&'a str>,
+    /// Its route class (`none` until decided).
+    pub route_class: &'a str,
+    /// Its `x-switchyard-metadata` tags.
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// A request's ids, as its budget events name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ids<'a> {
+    pub request: &'a str,
+    pub decision: &'a str,
+}
 
 /// Every budget of the gateway, as this node spends them.
 pub struct Budgets {
@@ -73,19 +91,17 @@ impl Budgets {
 
     /// The budgets a request falls under, by scope name: its tenant, its key, its route class
     /// (once decided), and each `x-switchyard-metadata` entry a budget names.
-    pub fn scopes(&self, ctx: &RequestCtx) -> Vec<String> {
+    pub fn scopes(&self, who: &Spender<'_>) -> Vec<String> {
         if self.specs.is_empty() {
             return Vec::new();
         }
-        let tags = &ctx.directives.metadata;
-        let key = ctx.principal.as_ref().and_then(|p| p.key_id.as_deref());
         self.specs
             .iter()
             .filter(|s| match &s.scope {
-                BudgetScope::Tenant(t) => *t == ctx.tenant,
-                BudgetScope::Key(k) => Some(k.as_str()) == key,
-                BudgetScope::RouteClass(c) => *c == ctx.route_class,
-                BudgetScope::Tag { name, value } => tags.get(name) == Some(value),
+                BudgetScope::Tenant(t) => t == who.tenant,
+                BudgetScope::Key(k) => Some(k.as_str()) == who.key,
+                BudgetScope::RouteClass(c) => c == who.route_class,
+                BudgetScope::Tag { name, value } => who.tags.get(name) == Some(value),
             })
             .map(|s| s.scope.name())
             .collect()
@@ -102,9 +118,9 @@ impl Budgets {
         )
     }
 
-    /// The budget state of the request in `ctx` (see [`Budgets::scopes`]).
-    pub fn state_for(&self, ctx: &RequestCtx, now_ms: u64) -> BudgetState {
-        self.state(&self.scopes(ctx), now_ms)
+    /// The budget state of the request `who` describes (see [`Budgets::scopes`]).
+    pub fn state_for(&self, who: &Spender<'_>, now_ms: u64) -> BudgetState {
+        self.state(&self.scopes(who), now_ms)
     }
 
     /// Reserves `amount` in every budget of `scopes` at once, taking leases from the shared
@@ -320,15 +336,17 @@ pub fn plan_cost(decision: &Decision, cap: MicroUsd) -> (MicroUsd, MicroUsd) {
 /// Reserves the request's budgets after its decision: the estimated cost of as much of the
 /// plan as its cost cap allows, or of its first step alone when the budgets have no room for
 /// more. The decision's cost cap becomes the amount held, so the executor never starts an
-/// attempt the hold does not cover. Refused: 429 with the budget and what is left.
+/// attempt the hold does not cover. Refused: 429 with the budget and what is left. No hold
+/// when no budget applies.
 pub async fn reserve(
     budgets: &Arc<Budgets>,
-    ctx: &mut RequestCtx,
+    ids: Ids<'_>,
+    who: &Spender<'_>,
     decision: &mut Decision,
-) -> Result<(), ApiError> {
-    let scopes = budgets.scopes(ctx);
+) -> Result<Option<Hold>, ApiError> {
+    let scopes = budgets.scopes(who);
     if scopes.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let now = crate::health::now_ms();
     let (first, whole) = plan_cost(decision, decision.cost_cap.unwrap_or(MicroUsd::MAX));
@@ -341,14 +359,12 @@ pub async fn reserve(
     match taken {
         Ok(taken) => {
             decision.cost_cap = Some(amount);
-            let ids = (ctx.request_id.as_str(), ctx.decision_id.as_str());
-            let hold = Hold::new(budgets.clone(), ids, amount, taken);
+            let hold = Hold::new(budgets.clone(), (ids.request, ids.decision), amount, taken);
             hold.record_reserved(now).await;
-            ctx.budget = Some(Arc::new(hold));
-            Ok(())
+            Ok(Some(hold))
         }
         Err(Reserve::Exhausted(e)) => {
-            hold::record_refused(budgets, ctx, &e).await;
+            hold::record_refused(budgets, ids, &e).await;
             Err(ApiError::Refused {
                 status: 429,
                 code: "budget_exhausted",

@@ -3,7 +3,7 @@
 //! loopback operators may use them, as they may use every other route.
 
 use crate::error::{ApiError, json_error};
-use crate::server::{AppState, peer};
+use crate::state::{AppState, peer};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

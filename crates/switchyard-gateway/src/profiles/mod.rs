@@ -10,7 +10,7 @@ pub mod watch;
 
 use crate::error::ApiError;
 use crate::registry::Registry;
-use crate::server::{AppState, Live};
+use crate::state::{AppState, Live};
 use serde::Serialize;
 use serde_json::json;
 use std::path::Path;

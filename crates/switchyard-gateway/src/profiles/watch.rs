@@ -5,7 +5,7 @@
 //! the old file's removal is an event too, and the watch is renewed on the path after each
 //! change.
 
-use crate::server::AppState;
+use crate::state::AppState;
 use notify::{RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

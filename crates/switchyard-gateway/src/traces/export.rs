@@ -141,7 +141,11 @@ mod tests {
     #[test]
     fn without_an_exporter_the_spans_are_disabled() {
         tracing::subscriber::with_default(subscriber(None), || {
-            let span = crate::traces::request_span("chat", "req_1", "dec_1");
+            let span = crate::pipeline::spans::request_span(
+                crate::pipeline::DoorKind::Chat,
+                "req_1",
+                "dec_1",
+            );
             assert!(span.is_disabled());
         });
     }
@@ -157,7 +161,11 @@ mod tests {
             .unwrap()
             .unwrap();
         tracing::subscriber::with_default(subscriber(Some(&exporter)), || {
-            let span = crate::traces::request_span("chat", "req_1", "dec_1");
+            let span = crate::pipeline::spans::request_span(
+                crate::pipeline::DoorKind::Chat,
+                "req_1",
+                "dec_1",
+            );
             assert!(!span.is_disabled());
         });
         // Nobody listens there: the flush fails quickly and says so.

@@ -5,7 +5,7 @@ pub mod otlp;
 
 use std::sync::Arc;
 use switchyard_evidence::{EventLog, Store};
-use switchyard_gateway::{config, server};
+use switchyard_gateway::{config, server, state};
 use switchyard_mock::{Mock, MockConfig, Scenario};
 
 pub const KEY: &str = "test-key";
@@ -43,7 +43,7 @@ pub struct Gateway {
     /// The SQLite file holding the store.
     pub db: std::path::PathBuf,
     /// The server's state, for tests that swap its live config.
-    pub state: Arc<server::AppState>,
+    pub state: Arc<state::AppState>,
 }
 
 /// How long a test waits for something that happens in a moment, before it fails: ample on a
@@ -110,7 +110,7 @@ pub async fn gateway_over(
     let node = config.node.clone();
     let (events, _writer) = EventLog::start(store.clone(), &node, 4096).await.unwrap();
     let edge = switchyard_gateway::listen::Edge::new(&config.limits);
-    let state = server::AppState::new(
+    let state = state::AppState::new(
         config,
         switchyard_providers::http::client().unwrap(),
         events.clone(),

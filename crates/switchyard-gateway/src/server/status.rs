@@ -1,6 +1,6 @@
 //! `GET /v1/models` (aliases and configured models), `GET /healthz` and `GET /readyz`.
 
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use switchyard_protocol::openai::{ModelList, ModelObject};
 
 /// Aliases first, then every configured `provider/model`.
-pub async fn list(State(state): State<Arc<AppState>>) -> Json<ModelList> {
+pub async fn models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
     let live = state.live();
     let config = &live.registry.config;
     let aliases = live.profile.alias_names().map(|alias| ModelObject {

@@ -1,4 +1,4 @@
-//! The executor: carries out a `Decision`. It walks the plan's steps in order (a step is one
+//! Phase 6, execute: carries out a `Decision`. It walks the plan's steps in order (a step is one
 //! attempt or a race of parallel candidates), within the class's total time budget and each
 //! attempt's own timeout, waits between attempts with jittered backoff that honours
 //! `Retry-After`, moves on only on the error kinds the plan names, never starts an attempt the
@@ -7,11 +7,11 @@
 
 mod race;
 
+use super::spans::AttemptSpan;
+use super::{Failure, RequestCtx};
 use crate::error::ApiError;
 use crate::health::{Breakers, now_ms};
-use crate::pipeline::RequestCtx;
 use crate::registry::Registry;
-use crate::traces::AttemptSpan;
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 use switchyard_policy::{Candidate, Decision, MicroUsd, Step, Target};
@@ -50,16 +50,11 @@ pub enum Output {
     Embed(EmbedResponse),
 }
 
-/// A successful request: the output, the target that served it, and every attempt made.
-pub struct Served {
-    pub output: Output,
+/// A successful request: the output (the executor's, then the answer the record phase made of
+/// it), the target that served it, and every attempt made.
+pub struct Served<O = Output> {
+    pub output: O,
     pub target: Target,
-    pub attempts: Vec<AttemptRecord>,
-}
-
-/// A failed request: the error for the client and every attempt made.
-pub struct Failed {
-    pub error: ApiError,
     pub attempts: Vec<AttemptRecord>,
 }
 
@@ -101,7 +96,7 @@ fn seed_of(request_id: &str) -> u64 {
 /// Runs the decision's plan until an attempt succeeds, an error the plan does not fall back
 /// on ends it, or its retries, time budget or cost cap are spent; a target whose model id its
 /// family refuses ends it before the first attempt.
-pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
+pub async fn run(exec: &Exec<'_>) -> Result<Served, Failure> {
     let decision = exec.decision;
     let ctx = exec.ctx;
     let seed = seed_of(&ctx.request_id);
@@ -112,10 +107,7 @@ pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
     // attempt, so nothing is sent, no breaker hears of it and no fallback stands in for it.
     for c in decision.plan.targets() {
         if let Err(error) = exec.registry.check_model(&c.target) {
-            return Err(Failed {
-                error,
-                attempts: Vec::new(),
-            });
+            return Err(Failure::from(error));
         }
     }
     let mut n = 0usize;
@@ -194,7 +186,7 @@ pub async fn run(exec: &Exec<'_>) -> Result<Served, Failed> {
             error: ProviderError::timeout(ctx.deadline.saturating_duration_since(ctx.started)),
         },
     };
-    Err(Failed { error, attempts })
+    Err(Failure::after(error, attempts))
 }
 
 /// One attempt at one candidate: a breaker permit, the attempt timeout (within the request's

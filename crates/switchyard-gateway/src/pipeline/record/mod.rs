@@ -1,16 +1,22 @@
-//! The record phase: how a request's end is accounted for, in the same steps for a whole
-//! answer, a failure and a stream's end. [`settle`] gives back what the request held (the
-//! key's token rate, settled with the real usage; the budget hold, settled with the real
-//! cost), [`publish`] reports it (metrics, the request span), and the evidence module only
-//! drafts and commits the outcome event. A request ends in exactly one outcome: an answer
-//! withheld because its durable commit failed is recorded once, as what the log will hold.
+//! Phase 7, record: how a request's end is accounted for, in the same steps for a whole
+//! answer, a failure and a stream's end. Its payloads are kept when its policy says so, its
+//! attempts and its outcome become events ([`events`] only drafts them), [`settle`] gives back
+//! what the request held (the key's token rate, settled with the real usage; the budget hold,
+//! settled with the real cost) and [`publish`] reports it (metrics, the request span). A
+//! request ends in exactly one outcome: an answer withheld because its durable commit failed
+//! is recorded once, as what the log will hold.
 
-use super::RequestCtx;
+pub mod events;
+pub mod stream;
+
+use super::execute::{Output, Served};
+use super::{Answer, AttemptRecord, Failure, Request, RequestCtx};
 use crate::admission::Admission;
+use crate::artifacts::Owner;
 use crate::error::ApiError;
-use crate::evidence;
-use crate::execute::AttemptRecord;
-use crate::traces;
+use crate::pools::Slot;
+use crate::state::AppState;
+use crate::traces::attr;
 use std::time::Duration;
 use switchyard_evidence::EventLog;
 use switchyard_evidence::pricing::Price;
@@ -102,13 +108,9 @@ pub fn settle(ctx: &RequestCtx, admission: &Admission, ending: &Ending) {
 
 /// Reports the end: the request's metrics and its span's closing attributes.
 pub fn publish(ctx: &RequestCtx, ending: &Ending) {
-    traces::ended(ctx, ending);
+    end_span(&ctx.span, ending);
     telemetry::observe(&Observation {
-        operation: if ctx.door == "embeddings" {
-            "embeddings"
-        } else {
-            "chat"
-        },
+        operation: ctx.door.operation(),
         route_class: &ctx.route_class,
         tenant: &ctx.tenant,
         key: ctx
@@ -146,7 +148,7 @@ pub fn close(
 ) -> switchyard_evidence::Draft {
     settle(ctx, admission, ending);
     publish(ctx, ending);
-    evidence::outcome(ctx, ending)
+    events::outcome(ctx, ending)
 }
 
 /// An answer withheld because its evidence could not be committed; its outcome is recorded.
@@ -157,7 +159,7 @@ pub struct Withheld(pub ApiError);
 /// before this returns), then settled and published. When the durable commit fails the answer
 /// is withheld, and the request still ends in one outcome: the served one if the log keeps it
 /// (it is held and written once the store recovers), else a failed one in its place.
-pub async fn served(
+pub async fn finish_served(
     log: &EventLog,
     admission: &Admission,
     ctx: &RequestCtx,
@@ -167,7 +169,7 @@ pub async fn served(
         log.record(close(ctx, admission, &ending)).await;
         return Ok(());
     }
-    let committed = log.record_durable(evidence::outcome(ctx, &ending)).await;
+    let committed = log.record_durable(events::outcome(ctx, &ending)).await;
     let Err(not_recorded) = committed else {
         settle(ctx, admission, &ending);
         publish(ctx, &ending);
@@ -196,7 +198,12 @@ pub async fn served(
 /// Ends a failed request: settled, published, and its outcome recorded (committed before the
 /// error is answered when its class demands durable evidence). An outcome the store refused
 /// is queued instead, to be written once it recovers: the request still ends in one outcome.
-pub async fn failed(log: &EventLog, admission: &Admission, ctx: &RequestCtx, ending: &Ending) {
+pub async fn finish_failed(
+    log: &EventLog,
+    admission: &Admission,
+    ctx: &RequestCtx,
+    ending: &Ending,
+) {
     let draft = close(ctx, admission, ending);
     if !ctx.durable {
         log.record(draft).await;
@@ -211,5 +218,140 @@ pub async fn failed(log: &EventLog, admission: &Admission, ctx: &RequestCtx, end
             tracing::warn!(request_id = %ctx.request_id, error = %e, "a failed request's outcome is queued until the store recovers");
             log.record(draft).await;
         }
+    }
+}
+
+/// Keeps the request's prompt and tool results, when its payload policy says so: once the
+/// decision has said whether (and how), served or not.
+pub async fn payloads(state: &AppState, ctx: &RequestCtx, request: &Request) {
+    if let (Some(keep), Request::Chat(req)) = (ctx.payloads, request) {
+        let owner = Owner {
+            request_id: &ctx.request_id,
+            keep,
+        };
+        state.artifacts.keep_request(owner, req).await;
+    }
+}
+
+/// Records a served request. A whole answer's outcome is recorded now (and withheld, as a
+/// failure already recorded, when its class demands durable evidence that could not be
+/// committed); a stream's attempts are recorded now and its outcome when it ends, by the
+/// recorder it carries, which also holds the heavy-context slot until then.
+pub async fn served(
+    state: &AppState,
+    ctx: &RequestCtx,
+    served: Served,
+    slot: Option<Slot>,
+) -> Result<Served<Answer>, Failure> {
+    let Served {
+        output,
+        target,
+        attempts,
+    } = served;
+    events::attempted(&state.events, ctx, &attempts).await;
+    let ending = Ending::served(ctx, &target, &attempts);
+    let answer = match output {
+        Output::Stream(first, rest) => {
+            let idle = ctx.live.registry.config.limits.stream_idle_timeout;
+            let rest = crate::idle::with_idle_timeout(rest, idle);
+            let sink = ctx.payloads.is_some().then(|| state.artifacts.clone());
+            let mut recorder = stream::Recorder::new(
+                state.admission.clone(),
+                state.events.clone(),
+                sink,
+                ctx.clone(),
+                ending,
+            );
+            recorder.hold(slot);
+            Answer::Stream(first, rest, Box::new(recorder))
+        }
+        Output::Chat(resp) => {
+            let ending = Ending {
+                usage: Some(resp.usage),
+                ..ending
+            };
+            if let Err(Withheld(error)) =
+                finish_served(&state.events, &state.admission, ctx, ending).await
+            {
+                return Err(Failure {
+                    error,
+                    attempts,
+                    recorded: true,
+                });
+            }
+            if let Some(keep) = ctx.payloads {
+                let owner = Owner {
+                    request_id: &ctx.request_id,
+                    keep,
+                };
+                state.artifacts.keep_completion(owner, &resp).await;
+            }
+            Answer::Chat(resp)
+        }
+        Output::Embed(resp) => {
+            let ending = Ending {
+                usage: Some(resp.usage),
+                ..ending
+            };
+            if let Err(Withheld(error)) =
+                finish_served(&state.events, &state.admission, ctx, ending).await
+            {
+                return Err(Failure {
+                    error,
+                    attempts,
+                    recorded: true,
+                });
+            }
+            Answer::Embed(resp)
+        }
+    };
+    Ok(Served {
+        output: answer,
+        target,
+        attempts,
+    })
+}
+
+/// Records a failed request: its attempts and its one outcome. A failure whose outcome was
+/// already recorded (an answer withheld for want of durable evidence) records nothing more.
+pub async fn failure(state: &AppState, ctx: &RequestCtx, failure: &Failure) {
+    if failure.recorded {
+        return;
+    }
+    events::attempted(&state.events, ctx, &failure.attempts).await;
+    let ending = Ending {
+        extra_cost_usd: cancelled_cost(&failure.attempts),
+        ..Ending::failed(&failure.error, failure.attempts.len())
+    };
+    finish_failed(&state.events, &state.admission, ctx, &ending).await;
+}
+
+/// Closes the request's span with how it ended: who served it, the usage, the status and the
+/// error type.
+fn end_span(span: &tracing::Span, e: &Ending) {
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(t) = &e.target {
+        span.record(attr::PROVIDER, t.provider.as_str());
+        span.record(attr::RESPONSE_MODEL, t.model.as_str());
+    }
+    if let Some(u) = &e.usage {
+        span.record(attr::INPUT_TOKENS, u.input_tokens);
+        span.record(attr::OUTPUT_TOKENS, u.output_tokens);
+    }
+    if let Some(ttft) = e.ttft {
+        span.record(attr::TTFT_MS, ttft.as_secs_f64() * 1000.0);
+    }
+    span.record(attr::ATTEMPTS, e.attempts as u64);
+    span.record(attr::HTTP_STATUS, u64::from(e.status));
+    if e.abandoned {
+        span.record(attr::ABANDONED, true);
+    }
+    if let Some(kind) = e.error.map(ErrorKind::as_str).or(e.code.as_deref()) {
+        span.record(attr::ERROR_TYPE, kind);
+    }
+    if e.status >= 500 || e.error.is_some() {
+        span.record(attr::SPAN_STATUS, "error");
     }
 }

@@ -1,66 +1,23 @@
-//! Traces: one span per request and one child span per upstream attempt, with the
-//! OpenTelemetry GenAI attributes (`gen_ai.*`) and the decision's metadata (`switchyard.*`),
-//! exported over OTLP when an endpoint is configured ([`export`]). A span never holds a prompt,
-//! a completion, a header, a key or an upstream error message: only names, ids, counts, kinds
+//! The request's trace spans: one per request, one child per upstream attempt, filled as the
+//! phases learn the request (admitted, decided, ended). A span never holds a prompt, a
+//! completion, a header, a key or an upstream error message: only names, ids, counts, kinds
 //! and the policy's own words. Without an exporter the spans are disabled at their callsites.
 
-pub mod export;
-
-use crate::pipeline::RequestCtx;
-use crate::pipeline::record::Ending;
+use super::{DoorKind, RequestCtx};
+use crate::traces::{TARGET, attr};
 use switchyard_policy::{Classification, Decision, Refusal, Target};
 use switchyard_protocol::ErrorKind;
 use tracing::Span;
 use tracing::field::Empty;
 
-/// The target of every span made here: the exporter selects on it, the log output leaves it out.
-pub const TARGET: &str = "switchyard::traces";
-
 /// Longest `switchyard.reasons` summary, in bytes.
 const REASONS_MAX: usize = 512;
-
-/// Span attribute names. The `gen_ai.*` ones follow the OpenTelemetry GenAI conventions (our
-/// own constants: the crate's are deprecated), shared with the metrics where both have them.
-pub mod attr {
-    pub use switchyard_evidence::telemetry::names::{
-        ERROR_TYPE, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL, ROUTE_CLASS,
-        STATUS as HTTP_STATUS, TENANT,
-    };
-    /// Read by the OpenTelemetry layer: the span's name, kind and status.
-    pub const SPAN_NAME: &str = "otel.name";
-    pub const SPAN_KIND: &str = "otel.kind";
-    pub const SPAN_STATUS: &str = "otel.status_code";
-    pub const INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
-    pub const OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
-    pub const REQUEST_ID: &str = "switchyard.request_id";
-    pub const DECISION_ID: &str = "switchyard.decision_id";
-    pub const DOOR: &str = "switchyard.door";
-    pub const PROFILE: &str = "switchyard.profile";
-    pub const DATA_CLASSES: &str = "switchyard.data_classes";
-    pub const REASONS: &str = "switchyard.reasons";
-    pub const OUTCOME: &str = "switchyard.outcome";
-    pub const ATTEMPTS: &str = "switchyard.attempts";
-    pub const ATTEMPT: &str = "switchyard.attempt";
-    pub const TARGET_MODEL: &str = "switchyard.target";
-    pub const CANCELLED: &str = "switchyard.cancelled";
-    pub const ABANDONED: &str = "switchyard.abandoned";
-    pub const TTFT_MS: &str = "switchyard.ttft_ms";
-}
-
-/// The GenAI operation a door performs.
-fn operation(door: &str) -> &'static str {
-    if door == "embeddings" {
-        "embeddings"
-    } else {
-        "chat"
-    }
-}
 
 /// The span of a request that has just arrived at `door`; its other attributes are recorded
 /// as the pipeline learns them. It ends when the last handle to it is dropped: with the
 /// handler for a whole answer, with the stream's recorder for a stream.
-pub fn request_span(door: &'static str, request_id: &str, decision_id: &str) -> Span {
-    let op = operation(door);
+pub fn request_span(door: DoorKind, request_id: &str, decision_id: &str) -> Span {
+    let op = door.operation();
     tracing::info_span!(
         target: TARGET,
         "request",
@@ -68,7 +25,7 @@ pub fn request_span(door: &'static str, request_id: &str, decision_id: &str) -> 
         { attr::SPAN_KIND } = "server",
         { attr::SPAN_STATUS } = Empty,
         { attr::OPERATION } = op,
-        { attr::DOOR } = door,
+        { attr::DOOR } = door.as_str(),
         { attr::REQUEST_ID } = request_id,
         { attr::DECISION_ID } = decision_id,
         { attr::REQUEST_MODEL } = Empty,
@@ -94,7 +51,7 @@ pub fn request_span(door: &'static str, request_id: &str, decision_id: &str) -> 
 /// request span becomes a child of the caller's span. Only the ids and flags are taken (never
 /// `tracestate`, which a client may fill with anything). Runs before the span starts, that is
 /// before its first attempt.
-pub fn continue_trace(ctx: &RequestCtx, directives: &crate::pipeline::Directives) {
+pub fn continue_trace(ctx: &RequestCtx, directives: &super::Directives) {
     use opentelemetry::propagation::TextMapPropagator;
     use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
     use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -128,7 +85,7 @@ pub fn admitted(ctx: &RequestCtx, model: &str, classes: switchyard_policy::DataC
     }
     span.record(
         attr::SPAN_NAME,
-        format!("{} {model}", operation(ctx.door)).as_str(),
+        format!("{} {model}", ctx.door.operation()).as_str(),
     );
     span.record(attr::REQUEST_MODEL, model);
     span.record(attr::TENANT, ctx.tenant.as_str());
@@ -182,36 +139,6 @@ pub fn reasons_summary(reasons: &[switchyard_policy::Reason], notes: &[String]) 
     out
 }
 
-/// Records how the request ended: who served it, the usage, the status and the error type.
-pub fn ended(ctx: &RequestCtx, e: &Ending) {
-    let span = &ctx.span;
-    if span.is_disabled() {
-        return;
-    }
-    if let Some(t) = &e.target {
-        span.record(attr::PROVIDER, t.provider.as_str());
-        span.record(attr::RESPONSE_MODEL, t.model.as_str());
-    }
-    if let Some(u) = &e.usage {
-        span.record(attr::INPUT_TOKENS, u.input_tokens);
-        span.record(attr::OUTPUT_TOKENS, u.output_tokens);
-    }
-    if let Some(ttft) = e.ttft {
-        span.record(attr::TTFT_MS, ttft.as_secs_f64() * 1000.0);
-    }
-    span.record(attr::ATTEMPTS, e.attempts as u64);
-    span.record(attr::HTTP_STATUS, u64::from(e.status));
-    if e.abandoned {
-        span.record(attr::ABANDONED, true);
-    }
-    if let Some(kind) = e.error.map(ErrorKind::as_str).or(e.code.as_deref()) {
-        span.record(attr::ERROR_TYPE, kind);
-    }
-    if e.status >= 500 || e.error.is_some() {
-        span.record(attr::SPAN_STATUS, "error");
-    }
-}
-
 /// The span of one upstream attempt, a child of its request's. An attempt dropped before it
 /// finished (a parallel candidate that lost its race) is marked `switchyard.cancelled`.
 pub struct AttemptSpan {
@@ -222,7 +149,7 @@ pub struct AttemptSpan {
 impl AttemptSpan {
     /// Starts the span of attempt `n` (1-based, in the order attempts start) at `target`.
     pub fn start(ctx: &RequestCtx, n: usize, target: &Target) -> Self {
-        let op = operation(ctx.door);
+        let op = ctx.door.operation();
         let name = format!("{op} {}", target.upstream_model);
         let span = tracing::info_span!(
             target: TARGET,

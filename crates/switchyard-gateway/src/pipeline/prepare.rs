@@ -1,0 +1,85 @@
+//! Phase 5, prepare: what the decision asks before anything leaves the gateway, in this order:
+//! durable evidence (a compliance request is refused while the log cannot commit), payload
+//! policy (kept or not, sealed or not), the budget hold, upstream redaction, and a slot in the
+//! heavy-context pool. Never sends upstream what its class redacts, whatever the door.
+
+use super::execute::Operation;
+use super::{Request, RequestCtx, decide};
+use crate::error::ApiError;
+use crate::pools::Slot;
+use crate::state::AppState;
+use std::borrow::Cow;
+use std::sync::Arc;
+use switchyard_policy::{BaseClass, Decision, RedactionPolicy};
+
+/// The request as it will be sent, and the heavy-context slot to hold until its answer is
+/// complete.
+pub struct Prepared<'r> {
+    /// The request, redacted when its class demands it.
+    pub request: Cow<'r, Request>,
+    pub slot: Option<Slot>,
+}
+
+impl Prepared<'_> {
+    /// The operation the executor performs.
+    pub fn operation(&self) -> Operation<'_> {
+        match self.request.as_ref() {
+            Request::Chat(req) if req.stream => Operation::Stream(req),
+            Request::Chat(req) => Operation::Chat(req),
+            Request::Embed(req) => Operation::Embed(req),
+        }
+    }
+}
+
+/// Prepares a decided request; the budget hold it takes goes into `ctx`, and the decision's
+/// cost cap becomes the amount held.
+pub async fn prepare<'r>(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    request: &'r Request,
+    decision: &mut Decision,
+) -> Result<Prepared<'r>, ApiError> {
+    if decision.route_class.base == BaseClass::ComplianceConstrained {
+        ctx.durable = true;
+        if !state.events.healthy() {
+            return Err(ApiError::Unavailable(
+                "the evidence log cannot be written right now; compliance-constrained requests are refused until it recovers".into(),
+            ));
+        }
+    }
+    let key_asks = ctx.principal.as_ref().and_then(|p| p.policy.log_payloads);
+    ctx.payloads = state
+        .artifacts
+        .decide(key_asks.or(decision.log_payloads), ctx.durable)?;
+    let ids = crate::budgets::Ids {
+        request: &ctx.request_id,
+        decision: &ctx.decision_id,
+    };
+    let hold =
+        crate::budgets::reserve(&state.budgets, ids, &decide::spender(ctx), decision).await?;
+    ctx.budget = hold.map(Arc::new);
+    let request = redact(ctx, request, decision);
+    let slot = if decision.heavy_queue {
+        Some(state.heavy.enter(ctx.deadline).await?)
+    } else {
+        None
+    };
+    Ok(Prepared { request, slot })
+}
+
+/// The request with what its class keeps from providers redacted (by the request's detectors).
+fn redact<'r>(ctx: &RequestCtx, request: &'r Request, decision: &Decision) -> Cow<'r, Request> {
+    if decision.redact_upstream.is_empty() {
+        return Cow::Borrowed(request);
+    }
+    let policy = RedactionPolicy::only(decision.redact_upstream);
+    let detectors = &ctx.live.registry.config.detectors;
+    Cow::Owned(match request {
+        Request::Chat(req) => {
+            Request::Chat(switchyard_policy::redact_request(req, detectors, &policy))
+        }
+        Request::Embed(req) => Request::Embed(switchyard_policy::redact_embed_request(
+            req, detectors, &policy,
+        )),
+    })
+}
