@@ -1,7 +1,7 @@
 //! The admin key: the secret that guards `/admin/*`. It is compared in constant time and never
 //! printed, not even in debug output.
 
-use super::validate::Checker;
+use super::checker::Checker;
 use toml::Spanned;
 
 /// Shortest admin key accepted: anything shorter is guessable.

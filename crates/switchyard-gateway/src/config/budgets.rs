@@ -2,8 +2,8 @@
 //! tag, over a fixed or sliding window. Checked here into [`BudgetSpec`]s; spending them is
 //! `crate::budgets`' job. Never holds money spent, only limits.
 
+use super::checker::Checker;
 use super::raw::RawBudget;
-use super::validate::Checker;
 use std::collections::BTreeMap;
 use switchyard_policy::budget::micro_usd;
 use switchyard_policy::{BudgetLimit, MicroUsd, Window};

@@ -6,6 +6,7 @@
 mod admin_key;
 mod aws_credentials;
 mod budgets;
+mod checker;
 mod defaults;
 mod models;
 mod payloads;

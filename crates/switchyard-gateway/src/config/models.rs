@@ -3,8 +3,8 @@
 //! grammar must accept, as must every alias target's. Never lets a config route to an id its
 //! adapter would refuse: at run time only an id a client names can be refused.
 
+use super::checker::Checker;
 use super::raw::{RawConfig, RawModel};
-use super::validate::Checker;
 use super::{Config, ConfigError, ConfigErrors, ModelConfig, ModelKind, ProviderConfig, line_of};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;

@@ -1,7 +1,7 @@
 //! Validation of the evidence settings: payload logging (and its sealing keys from the
 //! environment) and how long each kind of artifact is kept.
 
-use super::validate::Checker;
+use super::checker::Checker;
 use std::time::Duration;
 use toml::Spanned;
 

@@ -4,8 +4,8 @@
 //! key) or a credential in an error.
 
 use super::ProviderConfig;
+use super::checker::Checker;
 use super::raw::RawProvider;
-use super::validate::Checker;
 use std::time::Duration;
 use switchyard_providers::url::Base;
 use switchyard_providers::{Credentials, Endpoint, Family};

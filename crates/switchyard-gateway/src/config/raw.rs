@@ -38,10 +38,21 @@ pub struct RawConfig {
     pub breaker: Option<Spanned<switchyard_policy::BreakerConfig>>,
     /// Trace export.
     #[serde(default)]
-    pub telemetry: super::telemetry::RawTelemetry,
+    pub telemetry: RawTelemetry,
     /// Spending limits per tenant, key, route class or metadata tag.
     #[serde(default)]
     pub budgets: Vec<Spanned<RawBudget>>,
+}
+
+/// `[telemetry]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); traces are sent to
+    /// `/v1/traces` under it. `${ENV}` references are expanded.
+    pub otlp_endpoint: Option<Spanned<String>>,
+    /// `service.name` of the exported spans (default `switchyard`).
+    pub service_name: Option<Spanned<String>>,
 }
 
 /// One `[[budgets]]` entry: exactly one scope, a limit and a window.

@@ -3,9 +3,8 @@
 //! not carry credentials (collector headers come from `OTEL_EXPORTER_OTLP_HEADERS`), and an
 //! error about it never repeats its value.
 
-use super::validate::Checker;
-use serde::Deserialize;
-use toml::Spanned;
+use super::checker::Checker;
+use super::raw::RawTelemetry;
 
 /// The base endpoint's environment fallback, as the OpenTelemetry specification names it.
 pub const ENV_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -15,17 +14,6 @@ pub const ENV_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 pub const ENV_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 /// The path OTLP/HTTP collectors take traces on, under the base endpoint.
 const TRACES_PATH: &str = "/v1/traces";
-
-/// `[telemetry]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTelemetry {
-    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); traces are sent to
-    /// `/v1/traces` under it. `${ENV}` references are expanded.
-    pub otlp_endpoint: Option<Spanned<String>>,
-    /// `service.name` of the exported spans (default `switchyard`).
-    pub service_name: Option<Spanned<String>>,
-}
 
 /// Where traces go, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
