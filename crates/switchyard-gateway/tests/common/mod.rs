@@ -33,6 +33,59 @@ pub async fn mock_upstream(scenarios: &[(&str, &str)]) -> Upstream {
     Upstream { root, mock }
 }
 
+/// A mock upstream that holds every request at its door until the test lets it through, so
+/// a test keeps a request in flight without sleeping: [`Gated::arrived`] counts the requests
+/// that reached it, [`Gated::release`] lets that many more go on to the mock.
+pub struct Gated {
+    pub upstream: Upstream,
+    arrived: Arc<std::sync::atomic::AtomicUsize>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl Gated {
+    /// Requests that have reached the upstream so far, held or let through.
+    pub fn arrived(&self) -> usize {
+        self.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Lets `n` more held (or future) requests through to the mock.
+    pub fn release(&self, n: usize) {
+        self.gate.add_permits(n);
+    }
+}
+
+/// A mock upstream (every model on its default scenario) behind a closed gate.
+pub async fn gated_upstream() -> Gated {
+    let mock = Mock::new(MockConfig {
+        api_key: Some(KEY.into()),
+        ..MockConfig::default()
+    });
+    let arrived = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (count, wait) = (arrived.clone(), gate.clone());
+    let app = switchyard_mock::router(mock.clone()).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let (count, wait) = (count.clone(), wait.clone());
+            async move {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                wait.acquire()
+                    .await
+                    .expect("the gate is never closed")
+                    .forget();
+                next.run(req).await
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let root = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Gated {
+        upstream: Upstream { root, mock },
+        arrived,
+        gate,
+    }
+}
+
 /// A gateway running in-process, with its own SQLite event store.
 pub struct Gateway {
     pub root: String,
