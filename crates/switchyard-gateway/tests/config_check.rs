@@ -1,5 +1,5 @@
-//! `switchyard check` and config validation: every error with file, line and key; the README's
-//! example is a valid config.
+//! `switchyard check` and config validation: every error with file, line and key; the config
+//! examples in docs/configuration.md and docs/evidence.md are valid configs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -97,19 +97,23 @@ fn a_valid_file_passes() {
 
 #[test]
 fn the_readme_example_is_valid() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let start = readme
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    let start = page
         .find("```toml\nlisten")
-        .expect("README has the config example");
-    let body = &readme[start + "```toml\n".len()..];
+        .expect("docs/configuration.md has the config example");
+    let body = &page[start + "```toml\n".len()..];
     let example = &body[..body.find("```").unwrap()];
     // Every variable the example names is set (the OpenTelemetry ones and the artifact key are
     // not: those must be URLs and 64 hex digits, and the example names neither).
     let env = |k: &str| {
         (!k.starts_with("OTEL_") && k != "SWITCHYARD_ARTIFACT_KEY").then(|| format!("value-of-{k}"))
     };
-    let config = config::parse("README.md", example, &env).unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        config::parse("docs/configuration.md", example, &env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.aliases["fast"].len(), 2);
     assert_eq!(
         config.models["azure/gpt-4o"].upstream,
@@ -166,18 +170,21 @@ fn a_malformed_artifact_key_is_refused_and_a_missing_one_is_not() {
 
 #[test]
 fn the_readme_evidence_example_is_valid() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let start = readme
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/evidence.md"
+    ))
+    .unwrap();
+    let start = page
         .find("```toml\n[payloads]")
-        .expect("README has the evidence example");
-    let body = &readme[start + "```toml\n".len()..];
+        .expect("docs/evidence.md has the evidence example");
+    let body = &page[start + "```toml\n".len()..];
     let example = &body[..body.find("```").unwrap()];
     let env = |k: &str| {
         k.starts_with("SWITCHYARD_ARTIFACT_KEY")
             .then(|| "ab".repeat(32))
     };
-    let config = config::parse("README.md", example, &env).unwrap_or_else(|e| panic!("{e}"));
+    let config = config::parse("docs/evidence.md", example, &env).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.payloads.enabled && config.payloads.keyring.is_some());
     assert_eq!(config.retention.tool_result.as_secs(), 7 * 86_400);
     assert!(
