@@ -1,5 +1,5 @@
 """Switchyard's benchmark suite (issue 5). Started by `bench/run`, which builds the binaries
-and installs wrk first; see the README's "Benchmarks" section. Drives every scenario against
+and installs wrk first; see docs/benchmarks.md. Drives every scenario against
 the mock upstream alone, the floor proxy and the gateway in one run, prints one table, and
 writes the raw figures to OUT/results-TIMESTAMP.json. With --peers, also scenario 1 through
 LiteLLM's proxy and Portkey's gateway (a table of its own). Only loopback addresses are used."""
