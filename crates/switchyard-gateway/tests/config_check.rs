@@ -96,7 +96,7 @@ fn a_valid_file_passes() {
 }
 
 #[test]
-fn the_readme_example_is_valid() {
+fn the_documented_config_example_is_valid() {
     let page = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/configuration.md"
@@ -169,7 +169,7 @@ fn a_malformed_artifact_key_is_refused_and_a_missing_one_is_not() {
 }
 
 #[test]
-fn the_readme_evidence_example_is_valid() {
+fn the_documented_evidence_example_is_valid() {
     let page = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../docs/evidence.md"
