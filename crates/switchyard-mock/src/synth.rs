@@ -29,21 +29,7 @@ pub fn prompt_tokens(req: &ChatRequest) -> u64 {
 
 /// [`prompt_tokens`], stopping once `cancel` is set.
 fn count_prompt(req: &ChatRequest, cancel: &Cancel) -> Result<u64, Stop> {
-    let count = |text: &str| tokens::count(text, cancel);
-    let mut total = 3;
-    for m in &req.messages {
-        total += 3 + count(&m.joined_text())?;
-        for call in &m.tool_calls {
-            total += count(&call.name)? + count(&call.arguments)?;
-        }
-    }
-    for tool in &req.tools {
-        total += 8 + count(&tool.name)? + count(&tool.parameters.to_string())?;
-        if let Some(d) = &tool.description {
-            total += count(d)?;
-        }
-    }
-    Ok(total)
+    switchyard_tokens::Tokenizer::O200K.prompt_until(req, &mut || cancel.check())
 }
 
 /// The seed of a request: its model, messages, tools and the client's `seed`.
@@ -136,11 +122,7 @@ fn now() -> u64 {
 }
 
 fn output_tokens(m: &Message, cancel: &Cancel) -> Result<u64, Stop> {
-    let mut total = tokens::count(&m.joined_text(), cancel)?;
-    for c in &m.tool_calls {
-        total += tokens::count(&c.name, cancel)? + tokens::count(&c.arguments, cancel)? + 3;
-    }
-    Ok(total)
+    switchyard_tokens::Tokenizer::O200K.message_until(m, &mut || cancel.check())
 }
 
 /// Names what a refused schema belongs to.
