@@ -35,6 +35,8 @@ async fn every_figure_per_class_and_target() {
             ttft_ms: pct(4, 40.0, 80.0, 80.0),
             latency_ms: pct(2, 100.0, 300.0, 300.0),
             cost_usd: 0.4375,
+            estimated: 1,
+            estimated_cost_usd: 0.0625,
             input_tokens: 45,
             output_tokens: 66,
         }
@@ -62,6 +64,8 @@ async fn every_figure_per_class_and_target() {
             ttft_ms: pct(3, 40.0, 80.0, 80.0),
             latency_ms: pct(2, 100.0, 300.0, 300.0),
             cost_usd: 0.375,
+            estimated: 0,
+            estimated_cost_usd: 0.0,
             input_tokens: 40,
             output_tokens: 60,
         }
@@ -88,6 +92,8 @@ async fn every_figure_per_class_and_target() {
             attempts: 1,
             ttft_ms: pct(1, 60.0, 60.0, 60.0),
             cost_usd: 0.0625,
+            estimated: 1,
+            estimated_cost_usd: 0.0625,
             input_tokens: 5,
             output_tokens: 6,
             ..Figures::default()
@@ -109,6 +115,8 @@ async fn every_figure_per_class_and_target() {
             attempts: 1,
             latency_ms: pct(1, 250.0, 250.0, 250.0),
             cost_usd: 0.5,
+            estimated: 0,
+            estimated_cost_usd: 0.0,
             input_tokens: 100,
             output_tokens: 50,
             ..Figures::default()
@@ -422,13 +430,14 @@ async fn the_table_aligns_and_shows_every_figure() {
         row(OPENAI),
         [
             OPENAI, "4", "25.00%", "25.00%", "0.50", "40.0", "80.0", "80.0", "100.0", "300.0",
-            "300.0", "0.375000", "40", "60"
+            "300.0", "0.375000", "0.000000", "40", "60"
         ]
     );
     assert_eq!(
         row(GROQ),
         [
-            GROQ, "0", "-", "-", "-", "-", "-", "-", "-", "-", "-", "0.000000", "0", "0"
+            GROQ, "0", "-", "-", "-", "-", "-", "-", "-", "-", "-", "0.000000", "0.000000", "0",
+            "0"
         ]
     );
     assert!(text.contains("RateLimited=1"), "{text}");

@@ -45,7 +45,7 @@ fn stream_events_20_chunks(bencher: divan::Bencher) {
     let req = request();
     let shape = Shape {
         words: 40,
-        seed: None,
+        ..Shape::default()
     };
     let resp = synth::complete(&req, "bench", shape);
     bencher.bench(|| synth::stream_events(divan::black_box(&resp), Some(20)));

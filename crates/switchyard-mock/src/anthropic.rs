@@ -71,10 +71,7 @@ pub(crate) async fn messages(
     if scenario.malformed && !req.stream {
         return reply::malformed("application/json");
     }
-    let shape = synth::Shape {
-        words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
-        seed: scenario.seed,
-    };
+    let shape = synth::Shape::of(&scenario);
     let resp = match offload::chat(&req, &model, shape).await {
         Ok(resp) => resp,
         Err(stop) => return reply::stopped(&stop, error),

@@ -165,10 +165,7 @@ pub(crate) async fn answer_chat(
     if scenario.malformed && !req.stream {
         return reply::malformed("application/json");
     }
-    let shape = synth::Shape {
-        words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
-        seed: scenario.seed,
-    };
+    let shape = synth::Shape::of(&scenario);
     let resp = match offload::chat(&req, &model, shape).await {
         Ok(resp) => resp,
         Err(stop) => return reply::stopped(&stop, error),
@@ -176,7 +173,9 @@ pub(crate) async fn answer_chat(
     if !req.stream {
         return reply::json(&wire::response_from_canonical(&resp, &model), &scenario);
     }
-    let mut encoder = ChunkEncoder::new(&model, req.include_usage);
+    // Without usage, no usage chunk at all, as OpenAI-compatible servers that ignore
+    // `stream_options.include_usage` answer.
+    let mut encoder = ChunkEncoder::new(&model, req.include_usage && !scenario.no_usage);
     let mut frames = Vec::new();
     for event in synth::stream_events(&resp, scenario.chunks) {
         let content =

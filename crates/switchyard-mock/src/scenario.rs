@@ -37,6 +37,9 @@ pub struct Scenario {
     pub region: Option<String>,
     /// Content seed (otherwise derived from the request).
     pub seed: Option<u64>,
+    /// Report no usage, in answers and streams (zero where the family's wire must hold some),
+    /// as many OpenAI-compatible servers (vLLM, Ollama, older ones) stream.
+    pub no_usage: bool,
 }
 
 impl Scenario {
@@ -77,6 +80,7 @@ impl Scenario {
                 "malformed" => self.malformed = value.parse().map_err(|_| bad("true or false"))?,
                 "region" => self.region = Some(value.to_owned()),
                 "seed" => self.seed = Some(int()?),
+                "no_usage" => self.no_usage = value.parse().map_err(|_| bad("true or false"))?,
                 other => return Err(format!("unknown scenario key \"{other}\"")),
             }
         }

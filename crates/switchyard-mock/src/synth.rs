@@ -51,6 +51,9 @@ pub fn request_seed(req: &ChatRequest) -> u64 {
 pub struct Shape {
     pub words: usize,
     pub seed: Option<u64>,
+    /// Report the answer's usage; without it the answer and its stream report none, as many
+    /// OpenAI-compatible servers do.
+    pub usage: bool,
 }
 
 impl Default for Shape {
@@ -58,6 +61,18 @@ impl Default for Shape {
         Self {
             words: DEFAULT_WORDS,
             seed: None,
+            usage: true,
+        }
+    }
+}
+
+impl Shape {
+    /// The shape a scenario asks for.
+    pub fn of(scenario: &crate::Scenario) -> Self {
+        Self {
+            words: scenario.words.unwrap_or(DEFAULT_WORDS),
+            seed: scenario.seed,
+            usage: !scenario.no_usage,
         }
     }
 }
@@ -92,6 +107,9 @@ pub fn generate(
             message,
             finish_reason,
         });
+    }
+    if !shape.usage {
+        usage = Usage::default();
     }
     Ok(ChatResponse {
         id: format!("chatcmpl-mock{seed:016x}"),
@@ -438,7 +456,7 @@ mod tests {
         let cancel = Cancel::new();
         let shape = Shape {
             words: 1_000_000_000,
-            seed: None,
+            ..Shape::default()
         };
         let e = refusal(generate(&request(), "m", shape, &Limits::DEFAULT, &cancel));
         assert_eq!((e.limit, e.keyword.as_str()), (Limit::Words, "words"));

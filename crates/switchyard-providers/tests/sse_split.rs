@@ -23,6 +23,7 @@ fn body_and_events(words: usize, seed: u64) -> (Vec<u8>, Vec<StreamEvent>) {
         synth::Shape {
             words,
             seed: Some(seed),
+            usage: true,
         },
     );
     let events = synth::stream_events(&resp, None);

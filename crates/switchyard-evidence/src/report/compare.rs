@@ -81,7 +81,7 @@ pub struct SloChange {
 }
 
 /// The figures compared, in the order shown.
-pub const FIGURES: [&str; 15] = [
+pub const FIGURES: [&str; 16] = [
     "requests",
     "error_rate",
     "abandoned_ratio",
@@ -95,12 +95,13 @@ pub const FIGURES: [&str; 15] = [
     "latency_p99_ms",
     "attempts",
     "cost_usd",
+    "estimated_cost_usd",
     "input_tokens",
     "output_tokens",
 ];
 
 /// `f`'s values in [`FIGURES`] order.
-fn values(f: &Figures) -> [Option<f64>; 15] {
+fn values(f: &Figures) -> [Option<f64>; 16] {
     [
         Some(f.requests as f64),
         f.error_rate,
@@ -115,6 +116,7 @@ fn values(f: &Figures) -> [Option<f64>; 15] {
         f.latency_ms.p99,
         Some(f.attempts as f64),
         Some(f.cost_usd),
+        Some(f.estimated_cost_usd),
         Some(f.input_tokens as f64),
         Some(f.output_tokens as f64),
     ]

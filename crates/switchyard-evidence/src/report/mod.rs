@@ -111,6 +111,12 @@ pub struct Figures {
     pub latency_ms: Percentiles,
     /// Σ `cost_usd` (requests without a price add nothing).
     pub cost_usd: f64,
+    /// Requests whose usage the gateway counted because the provider reported none, and the
+    /// part of `cost_usd` they make: the rest was measured.
+    #[serde(default)]
+    pub estimated: u64,
+    #[serde(default)]
+    pub estimated_cost_usd: f64,
     pub input_tokens: u64,
     pub output_tokens: u64,
 }

@@ -28,6 +28,7 @@ pub fn render_table(report: &Report) -> String {
                 "p95",
                 "p99",
                 "cost usd",
+                "of it est.",
                 "tok in",
                 "tok out",
             ]
@@ -42,7 +43,7 @@ pub fn render_table(report: &Report) -> String {
         }
         out.push_str(&table(&rows, 1));
         out.push_str(
-            "\nlatency and TTFT in ms, nearest-rank percentiles; latency over successes\n",
+            "\nlatency and TTFT in ms, nearest-rank percentiles; latency over successes; \"of it est.\" is\nthe cost of requests whose usage the gateway counted because the provider sent none\n",
         );
         let mut errors = vec![
             [
@@ -137,6 +138,7 @@ fn figure_row(label: &str, f: &Figures) -> Vec<String> {
         fixed(f.latency_ms.p95, 1),
         fixed(f.latency_ms.p99, 1),
         format!("{:.6}", f.cost_usd),
+        format!("{:.6}", f.estimated_cost_usd),
         f.input_tokens.to_string(),
         f.output_tokens.to_string(),
     ]
@@ -245,7 +247,7 @@ fn is_rate(figure: &str) -> bool {
 fn value(figure: &str, v: Option<f64>) -> String {
     match figure {
         f if is_rate(f) => percent(v),
-        "cost_usd" => fixed(v, 6),
+        "cost_usd" | "estimated_cost_usd" => fixed(v, 6),
         "retries_per_success" => fixed(v, 2),
         f if f.ends_with("_ms") => fixed(v, 1),
         _ => fixed(v, 0),
@@ -256,7 +258,7 @@ fn delta(figure: &str, d: Option<f64>) -> String {
     let Some(d) = d else { return "-".to_owned() };
     match figure {
         f if is_rate(f) => format!("{:+.2}pp", d * 100.0),
-        "cost_usd" => format!("{d:+.6}"),
+        "cost_usd" | "estimated_cost_usd" => format!("{d:+.6}"),
         "retries_per_success" => format!("{d:+.2}"),
         f if f.ends_with("_ms") => format!("{d:+.1}"),
         _ => format!("{d:+.0}"),

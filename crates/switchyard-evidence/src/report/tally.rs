@@ -30,6 +30,9 @@ pub(super) struct OutcomeFacts {
     pub code: Option<String>,
     #[serde(default)]
     pub abandoned: bool,
+    /// `measured` or `estimated` (absent in events older than the estimate).
+    #[serde(default)]
+    pub usage_source: Option<String>,
 }
 
 /// Token counts of an outcome.
@@ -66,6 +69,8 @@ pub(super) struct Tally {
     ttft: Vec<f64>,
     latency: Vec<f64>,
     cost_usd: f64,
+    estimated: u64,
+    estimated_cost_usd: f64,
     input_tokens: u64,
     output_tokens: u64,
 }
@@ -95,8 +100,15 @@ impl Tally {
         if let Some(ms) = o.ttft_ms.filter(|v| v.is_finite()) {
             self.ttft.push(ms);
         }
+        let estimated = o.usage_source.as_deref() == Some("estimated");
+        if estimated {
+            self.estimated += 1;
+        }
         if let Some(cost) = o.cost_usd.filter(|v| v.is_finite()) {
             self.cost_usd += cost;
+            if estimated {
+                self.estimated_cost_usd += cost;
+            }
         }
         if let Some(u) = &o.usage {
             self.input_tokens += u.input_tokens;
@@ -131,6 +143,8 @@ impl Tally {
             ttft_ms: percentiles(self.ttft),
             latency_ms: percentiles(self.latency),
             cost_usd: self.cost_usd,
+            estimated: self.estimated,
+            estimated_cost_usd: self.estimated_cost_usd,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
         }

@@ -114,7 +114,7 @@ pub async fn seeded() -> Arc<dyn Store> {
                 "r4",
                 lc(json!({"latency_ms": 50.0, "ttft_ms": 20.0, "abandoned": true})),
             ),
-            // A stream that broke after its 200.
+            // A stream that broke after its 200, before its usage came: counted by the gateway.
             (T + 440, a, "r5", attempt(HAIKU, None)),
             (
                 T + 450,
@@ -122,7 +122,8 @@ pub async fn seeded() -> Arc<dyn Store> {
                 "r5",
                 lc(json!({"model": HAIKU, "provider": "anthropic",
                 "latency_ms": 700.0, "ttft_ms": 60.0, "error_kind": "Transport",
-                "usage": {"input_tokens": 5, "output_tokens": 6}, "cost_usd": 0.0625})),
+                "usage": {"input_tokens": 5, "output_tokens": 6}, "cost_usd": 0.0625,
+                "usage_source": "estimated", "tokenizer": "o200k_base (approximate)"})),
             ),
             // No route class: `default`. Refused before routing, then served, then rate limited.
             (

@@ -48,9 +48,7 @@ use axum::response::Response;
 use std::sync::Arc;
 use std::time::Instant;
 use switchyard_policy::RequestSummary;
-use switchyard_protocol::{
-    ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, StreamEvent, Usage,
-};
+use switchyard_protocol::{ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, StreamEvent};
 use switchyard_providers::EventStream;
 use tracing::Instrument;
 
@@ -166,15 +164,6 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// The usage, when it is known as the answer's head is sent (not for a stream).
-    pub fn usage(&self) -> Option<Usage> {
-        match self {
-            Answer::Chat(r) => Some(r.usage),
-            Answer::Embed(r) => Some(r.usage),
-            Answer::Stream(..) => None,
-        }
-    }
-
     /// What a door answers when handed an answer of another kind than its request: the
     /// executor answers each operation with its own kind, so this is a bug, said as one.
     pub fn mismatch(door: DoorKind) -> ApiError {
@@ -247,7 +236,7 @@ async fn run<D: Door>(
 ) -> Result<Response, Failure> {
     admit::admit(state, ctx, headers, extensions).await?;
     let body = admit::body(ctx, headers, raw)?;
-    let request = parse::parse(door, ctx, &body)?;
+    let request = Arc::new(parse::parse(door, ctx, &body)?);
     let classification = classify::classify(state, ctx, &request).await;
     let mut decided = decide::decide(state, ctx, &request, &classification).await?;
     let prepared = prepare::prepare(state, ctx, &request, &mut decided.decision).await?;
@@ -263,6 +252,6 @@ async fn run<D: Door>(
     })
     .await;
     record::payloads(state, ctx, &request).await;
-    let served = record::served(state, ctx, executed?, prepared.slot).await?;
-    Ok(respond::answer(door, ctx, &request, served))
+    let (served, usage) = record::served(state, ctx, executed?, prepared).await?;
+    Ok(respond::answer(door, ctx, &request, served, usage))
 }

@@ -8,19 +8,18 @@ use super::{Request, RequestCtx, decide};
 use crate::error::ApiError;
 use crate::pools::Slot;
 use crate::state::AppState;
-use std::borrow::Cow;
 use std::sync::Arc;
 use switchyard_policy::{BaseClass, Decision, RedactionPolicy};
 
 /// The request as it will be sent, and the heavy-context slot to hold until its answer is
 /// complete.
-pub struct Prepared<'r> {
-    /// The request, redacted when its class demands it.
-    pub request: Cow<'r, Request>,
+pub struct Prepared {
+    /// The request as sent, redacted when its class demands it.
+    pub request: Arc<Request>,
     pub slot: Option<Slot>,
 }
 
-impl Prepared<'_> {
+impl Prepared {
     /// The operation the executor performs.
     pub fn operation(&self) -> Operation<'_> {
         match self.request.as_ref() {
@@ -33,12 +32,12 @@ impl Prepared<'_> {
 
 /// Prepares a decided request; the budget hold it takes goes into `ctx`, and the decision's
 /// cost cap becomes the amount held.
-pub async fn prepare<'r>(
+pub async fn prepare(
     state: &AppState,
     ctx: &mut RequestCtx,
-    request: &'r Request,
+    request: &Arc<Request>,
     decision: &mut Decision,
-) -> Result<Prepared<'r>, ApiError> {
+) -> Result<Prepared, ApiError> {
     if decision.route_class.base == BaseClass::ComplianceConstrained {
         ctx.durable = true;
         if !state.events.healthy() {
@@ -68,13 +67,13 @@ pub async fn prepare<'r>(
 }
 
 /// The request with what its class keeps from providers redacted (by the request's detectors).
-fn redact<'r>(ctx: &RequestCtx, request: &'r Request, decision: &Decision) -> Cow<'r, Request> {
+fn redact(ctx: &RequestCtx, request: &Arc<Request>, decision: &Decision) -> Arc<Request> {
     if decision.redact_upstream.is_empty() {
-        return Cow::Borrowed(request);
+        return request.clone();
     }
     let policy = RedactionPolicy::only(decision.redact_upstream);
     let detectors = &ctx.live.registry.config.detectors;
-    Cow::Owned(match request {
+    Arc::new(match request.as_ref() {
         Request::Chat(req) => {
             Request::Chat(switchyard_policy::redact_request(req, detectors, &policy))
         }

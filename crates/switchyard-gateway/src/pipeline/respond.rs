@@ -17,20 +17,20 @@ use switchyard_protocol::{ProviderError, StreamEvent, Usage};
 use switchyard_providers::EventStream;
 use tracing::Instrument;
 
-/// The served answer in the door's format, with its headers (the cost only when the usage is
-/// known as the head is sent: not for a stream).
+/// The served answer in the door's format, with its headers (the cost only when the `usage` is
+/// known as the head is sent, measured or estimated: not for a stream).
 pub fn answer<D: Door>(
     door: &D,
     ctx: &RequestCtx,
     request: &Request,
     served: Served<Answer>,
+    usage: Option<Usage>,
 ) -> Response {
     let Served {
         output,
         target,
         attempts,
     } = served;
-    let usage = output.usage();
     let http = door.render(request, output);
     with_served(http, ctx, &target, &attempts, usage.as_ref())
 }

@@ -180,10 +180,7 @@ async fn answer(
     if scenario.malformed && !stream {
         return reply::malformed("application/json");
     }
-    let shape = synth::Shape {
-        words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
-        seed: scenario.seed,
-    };
+    let shape = synth::Shape::of(&scenario);
     let resp = match offload::chat(&req, &model, shape).await {
         Ok(resp) => resp,
         Err(stop) => return reply::stopped(&stop, error),

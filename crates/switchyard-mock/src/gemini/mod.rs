@@ -186,10 +186,7 @@ async fn generate(
     if scenario.malformed && stream.is_none() {
         return reply::malformed("application/json");
     }
-    let shape = synth::Shape {
-        words: scenario.words.unwrap_or(synth::DEFAULT_WORDS),
-        seed: scenario.seed,
-    };
+    let shape = synth::Shape::of(&scenario);
     let mut resp = match offload::chat(&checked.req, model, shape).await {
         Ok(resp) => resp,
         Err(stop) => return reply::stopped(&stop, error),

@@ -56,8 +56,10 @@ pub fn outcome(ctx: &RequestCtx, e: &Ending) -> Draft {
         route_class: &ctx.route_class,
         status: e.status,
         tenant: &ctx.tenant,
+        tokenizer: e.usage_source.and_then(super::UsageSource::tokenizer),
         ttft_ms: e.ttft.map(ms),
         usage: e.usage.as_ref().map(UsageFacts::of),
+        usage_source: e.usage_source.map(super::UsageSource::as_str),
     };
     Draft::of(EventKind::Outcome, Some(&ctx.request_id), &payload)
 }
@@ -116,6 +118,12 @@ struct Concluded<'a> {
     route_class: &'a str,
     status: u16,
     tenant: &'a str,
+    /// The tokenizer of an estimated usage (absent when measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokenizer: Option<String>,
     ttft_ms: Option<f64>,
     usage: Option<UsageFacts>,
+    /// `measured` or `estimated`; absent when there is no usage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_source: Option<&'static str>,
 }

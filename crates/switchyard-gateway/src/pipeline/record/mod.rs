@@ -6,15 +6,18 @@
 //! request ends in exactly one outcome: an answer withheld because its durable commit failed
 //! is recorded once, as what the log will hold.
 
+pub mod estimate;
 pub mod events;
 pub mod stream;
 
+pub use estimate::UsageSource;
+
 use super::execute::{Output, Served};
+use super::prepare::Prepared;
 use super::{Answer, AttemptRecord, Failure, Request, RequestCtx};
 use crate::admission::Admission;
 use crate::artifacts::Owner;
 use crate::error::ApiError;
-use crate::pools::Slot;
 use crate::state::AppState;
 use crate::traces::attr;
 use std::time::Duration;
@@ -31,6 +34,8 @@ pub struct Ending {
     pub target: Option<Target>,
     pub attempts: usize,
     pub usage: Option<Usage>,
+    /// Whether the provider reported the usage or the gateway counted it.
+    pub usage_source: Option<UsageSource>,
     pub price: Option<Price>,
     pub ttft: Option<Duration>,
     pub error: Option<ErrorKind>,
@@ -69,6 +74,15 @@ impl Ending {
             price: ctx.live.registry.price(target),
             extra_cost_usd: cancelled_cost(attempts),
             ..Ending::default()
+        }
+    }
+
+    /// This ending with its usage, and where that usage comes from.
+    pub fn with_usage(self, usage: Usage, source: UsageSource) -> Self {
+        Ending {
+            usage: Some(usage),
+            usage_source: Some(source),
+            ..self
         }
     }
 
@@ -186,6 +200,7 @@ pub async fn finish_served(
         let failed = Ending {
             target: ending.target.clone(),
             usage: ending.usage,
+            usage_source: ending.usage_source,
             price: ending.price,
             extra_cost_usd: ending.extra_cost_usd,
             ..Ending::failed(&withheld, ending.attempts)
@@ -235,23 +250,29 @@ pub async fn payloads(state: &AppState, ctx: &RequestCtx, request: &Request) {
 
 /// Records a served request. A whole answer's outcome is recorded now (and withheld, as a
 /// failure already recorded, when its class demands durable evidence that could not be
-/// committed); a stream's attempts are recorded now and its outcome when it ends, by the
-/// recorder it carries, which also holds the heavy-context slot until then.
+/// committed), with the usage the provider reported or, when it reported none, the gateway's
+/// count; that usage is returned for the answer's cost header. A stream's attempts are recorded
+/// now and its outcome when it ends, by the recorder it carries, which also holds the
+/// heavy-context slot until then and counts the usage itself if none came.
 pub async fn served(
     state: &AppState,
     ctx: &RequestCtx,
     served: Served,
-    slot: Option<Slot>,
-) -> Result<Served<Answer>, Failure> {
+    prepared: Prepared,
+) -> Result<(Served<Answer>, Option<Usage>), Failure> {
     let Served {
         output,
         target,
         attempts,
     } = served;
+    let Prepared {
+        request: sent,
+        slot,
+    } = prepared;
     events::attempted(&state.events, ctx, &attempts).await;
     let ending = Ending::served(ctx, &target, &attempts);
-    let answer = match output {
-        Output::Stream(first, rest) => {
+    let (answer, usage) = match (output, sent.as_ref()) {
+        (Output::Stream(first, rest), _) => {
             let idle = ctx.live.registry.config.limits.stream_idle_timeout;
             let rest = crate::idle::with_idle_timeout(rest, idle);
             let sink = ctx.payloads.is_some().then(|| state.artifacts.clone());
@@ -260,16 +281,20 @@ pub async fn served(
                 state.events.clone(),
                 sink,
                 ctx.clone(),
-                ending,
+                (ending, sent.clone()),
             );
             recorder.hold(slot);
-            Answer::Stream(first, rest, Box::new(recorder))
+            (Answer::Stream(first, rest, Box::new(recorder)), None)
         }
-        Output::Chat(resp) => {
-            let ending = Ending {
-                usage: Some(resp.usage),
-                ..ending
+        (Output::Chat(resp), _) => {
+            let counted = if estimate::missing(&resp) {
+                let model = target.upstream_model.clone();
+                estimate::chat_off_thread(sent.clone(), resp.clone(), model).await
+            } else {
+                None
             };
+            let (usage, source) = counted.unwrap_or((resp.usage, UsageSource::Measured));
+            let ending = ending.with_usage(usage, source);
             if let Err(Withheld(error)) =
                 finish_served(&state.events, &state.admission, ctx, ending).await
             {
@@ -286,13 +311,19 @@ pub async fn served(
                 };
                 state.artifacts.keep_completion(owner, &resp).await;
             }
-            Answer::Chat(resp)
+            (Answer::Chat(resp), Some(usage))
         }
-        Output::Embed(resp) => {
-            let ending = Ending {
-                usage: Some(resp.usage),
-                ..ending
+        (Output::Embed(resp), sent_now) => {
+            let missing = matches!(sent_now, Request::Embed(req) if !req.input.is_empty())
+                && resp.usage.input_tokens == 0;
+            let counted = if missing {
+                let model = target.upstream_model.clone();
+                estimate::embed_off_thread(sent.clone(), model).await
+            } else {
+                None
             };
+            let (usage, source) = counted.unwrap_or((resp.usage, UsageSource::Measured));
+            let ending = ending.with_usage(usage, source);
             if let Err(Withheld(error)) =
                 finish_served(&state.events, &state.admission, ctx, ending).await
             {
@@ -302,14 +333,15 @@ pub async fn served(
                     recorded: true,
                 });
             }
-            Answer::Embed(resp)
+            (Answer::Embed(resp), Some(usage))
         }
     };
-    Ok(Served {
+    let served = Served {
         output: answer,
         target,
         attempts,
-    })
+    };
+    Ok((served, usage))
 }
 
 /// Records a failed request: its attempts and its one outcome. A failure whose outcome was
