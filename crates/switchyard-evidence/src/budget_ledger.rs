@@ -45,16 +45,6 @@ impl LeaseGrant {
     }
 }
 
-/// A micro-USD amount as a SQL integer.
-pub(crate) fn sql_amount(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// A SQL integer as a micro-USD amount (negative reads as 0).
-pub(crate) fn amount_of(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

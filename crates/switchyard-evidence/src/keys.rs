@@ -66,7 +66,7 @@ impl KeyRecord {
 #[error("the system random source failed; no key was created")]
 pub struct RandomError;
 
-/// The hex SHA-256 of a presented secret: what [`crate::Store::find_key_by_hash`] looks up.
+/// The hex SHA-256 of a presented secret: what [`crate::store::KeyStore::find_key_by_hash`] looks up.
 pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }

@@ -1,7 +1,9 @@
-//! The evidence plane: the hash-chained event log, its stores (SQLite embedded, PostgreSQL
-//! shared), the batching writer, chain verification, and the price table. Nothing here writes
-//! prompt or completion text: events carry structured facts only. `report` reads them back as
-//! figures per route class and target.
+//! The evidence plane: the hash-chained event log, the batching writer, chain verification,
+//! and the price table; and the store, one trait per concern (events, artifacts, keys, budget
+//! leases; see [`store`]) on SQLite (embedded) and
+//! PostgreSQL (shared). Nothing here writes prompt or completion text: events carry structured
+//! facts only, and the bodies the gateway stores are bytes it chose. `report` reads events
+//! back as figures per route class and target.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
@@ -15,6 +17,8 @@ pub mod report;
 pub mod sqlite;
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod testing;
 pub mod verify;
 pub mod writer;
 

@@ -3,7 +3,7 @@
 //! that is not the previous row's hash).
 
 use crate::event::Digest;
-use crate::store::{Store, StoreError};
+use crate::store::{EventStore, StoreError};
 
 /// A chain that holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@ const PAGE: u32 = 10_000;
 
 /// Verifies one stream from its first event to its last.
 pub async fn verify_stream(
-    store: &dyn Store,
+    store: &dyn EventStore,
     stream: &str,
 ) -> Result<Result<Verified, Broken>, StoreError> {
     let mut expected_seq = 1u64;

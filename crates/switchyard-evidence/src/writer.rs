@@ -6,7 +6,7 @@
 //! traffic needing evidence fails closed, and writes the held events once the store recovers.
 
 use crate::event::{Digest, Draft, Event};
-use crate::store::{Head, Store, StoreError};
+use crate::store::{EventStore, Head, StoreError};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -151,7 +151,7 @@ impl EventLog {
     /// Starts the writer for `stream`, continuing its chain from the store's head, with a
     /// queue of `capacity` and the default backlog.
     pub async fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn EventStore>,
         stream: &str,
         capacity: usize,
     ) -> Result<(EventLog, Writer), StoreError> {
@@ -164,7 +164,7 @@ impl EventLog {
 
     /// Starts the writer for `stream` with explicit [`Limits`].
     pub async fn start_with(
-        store: Arc<dyn Store>,
+        store: Arc<dyn EventStore>,
         stream: &str,
         limits: Limits,
     ) -> Result<(EventLog, Writer), StoreError> {
@@ -291,7 +291,7 @@ impl Chain {
 
 /// The writer task's state.
 struct Task {
-    store: Arc<dyn Store>,
+    store: Arc<dyn EventStore>,
     durable: Arc<Notify>,
     chain: Chain,
     /// Accepted, not yet committed, in order.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use switchyard_evidence::event::{Digest, Event};
 use switchyard_evidence::sqlite::SqliteStore;
-use switchyard_evidence::store::{Store, StoreError, open};
+use switchyard_evidence::store::{EventStore, Store, StoreError, open};
 use switchyard_evidence::verify::verify_stream;
 use switchyard_evidence::{Draft, EventKind};
 
@@ -24,7 +24,7 @@ fn fresh_dir(prefix: &str) -> PathBuf {
 }
 
 /// `n` chained events of one stream, written with the multi-row append in large batches.
-async fn append_chain(store: &dyn Store, stream: &str, n: u64) {
+async fn append_chain(store: &dyn EventStore, stream: &str, n: u64) {
     let mut prev = Digest::GENESIS;
     let mut batch = Vec::with_capacity(10_000);
     for seq in 1..=n {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use switchyard_evidence::event::{Digest, Event};
 use switchyard_evidence::sqlite::SqliteStore;
-use switchyard_evidence::store::{Store, StoreError};
+use switchyard_evidence::store::{EventStore, StoreError};
 use switchyard_evidence::verify::verify_stream;
 use switchyard_evidence::{Draft, EventKind};
 

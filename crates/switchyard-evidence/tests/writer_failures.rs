@@ -10,13 +10,13 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use switchyard_evidence::artifact::{Artifact, ArtifactRef};
 use switchyard_evidence::event::{Digest, Event};
 use switchyard_evidence::sqlite::SqliteStore;
-use switchyard_evidence::store::{Head, Position, Store, StoreError};
+use switchyard_evidence::store::{EventStore, StoreError};
+use switchyard_evidence::testing::{AppendHook, Intercepted};
 use switchyard_evidence::verify::verify_stream;
 use switchyard_evidence::writer::Limits;
-use switchyard_evidence::{Draft, EventKind, EventLog, KeyRecord};
+use switchyard_evidence::{Draft, EventKind, EventLog};
 use tokio::sync::Semaphore;
 
 async fn sqlite(prefix: &str) -> Arc<SqliteStore> {
@@ -175,107 +175,40 @@ async fn a_writer_stopping_on_a_full_disk_counts_what_it_loses() {
     assert_eq!(stats.held.load(Ordering::Relaxed), 0);
 }
 
-/// A store that delegates to SQLite, but whose appends wait for a permit, and whose next
-/// append can be made to commit and then report failure (a lost reply).
-struct Gated {
-    inner: Arc<SqliteStore>,
+/// A hook whose appends wait for a permit, and whose next append can be made to commit and
+/// then report failure (a lost reply).
+struct Gate {
     permits: Semaphore,
     lose_reply: AtomicBool,
     /// The name of the thread each append ran on.
     appended_on: std::sync::Mutex<Vec<String>>,
 }
 
-/// A gated SQLite store under a fresh file named after `prefix`.
-async fn gated(prefix: &str, permits: usize, lose_reply: bool) -> Arc<Gated> {
-    Arc::new(Gated {
-        inner: sqlite(prefix).await,
-        permits: Semaphore::new(permits),
-        lose_reply: AtomicBool::new(lose_reply),
-        appended_on: Default::default(),
-    })
-}
-
 #[async_trait]
-impl Store for Gated {
-    async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
-        self.inner.head(stream).await
-    }
-    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
+impl AppendHook for Gate {
+    async fn append(&self, store: &dyn EventStore, events: Vec<Event>) -> Result<(), StoreError> {
         self.permits.acquire().await.unwrap().forget();
         let thread = std::thread::current()
             .name()
             .unwrap_or("unnamed")
             .to_owned();
         self.appended_on.lock().unwrap().push(thread);
-        self.inner.append(events).await?;
+        store.append(events).await?;
         if self.lose_reply.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Query("connection reset during COMMIT".into()));
         }
         Ok(())
     }
-    async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        self.inner.read(stream, after, limit).await
-    }
-    async fn streams(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.streams().await
-    }
-    async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError> {
-        self.inner.for_request(request_id).await
-    }
-    async fn put_artifact(&self, artifact: &Artifact) -> Result<(), StoreError> {
-        self.inner.put_artifact(artifact).await
-    }
-    async fn get_artifact(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
-        self.inner.get_artifact(id).await
-    }
-    async fn delete_expired(
-        &self,
-        now_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<ArtifactRef>, StoreError> {
-        self.inner.delete_expired(now_ms, limit).await
-    }
-    async fn by_kind(
-        &self,
-        kind: EventKind,
-        since_ms: i64,
-        until_ms: i64,
-        after: Option<&Position>,
-        limit: u32,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.inner
-            .by_kind(kind, since_ms, until_ms, after, limit)
-            .await
-    }
-    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
-        self.inner.put_key(key).await
-    }
-    async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
-        self.inner.list_keys(tenant).await
-    }
-    async fn find_key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        self.inner.find_key_by_hash(hash).await
-    }
-    async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<Option<KeyRecord>, StoreError> {
-        self.inner.revoke_key(id, now_ms).await
-    }
-    async fn count_active_keys(&self) -> Result<u64, StoreError> {
-        self.inner.count_active_keys().await
-    }
-    async fn take_lease(
-        &self,
-        ask: &switchyard_evidence::budget_ledger::LeaseAsk<'_>,
-    ) -> Result<switchyard_evidence::budget_ledger::LeaseGrant, StoreError> {
-        self.inner.take_lease(ask).await
-    }
-    async fn return_lease(
-        &self,
-        scope: &str,
-        bucket_ms: i64,
-        amount: u64,
-    ) -> Result<(), StoreError> {
-        self.inner.return_lease(scope, bucket_ms, amount).await
-    }
+}
+
+/// A gated SQLite store under a fresh file named after `prefix`.
+async fn gated(prefix: &str, permits: usize, lose_reply: bool) -> Arc<Intercepted<Gate>> {
+    let gate = Gate {
+        permits: Semaphore::new(permits),
+        lose_reply: AtomicBool::new(lose_reply),
+        appended_on: Default::default(),
+    };
+    Arc::new(Intercepted::new(sqlite(prefix).await, gate))
 }
 
 #[tokio::test]
@@ -292,7 +225,7 @@ async fn a_full_queue_is_counted_and_waited_on_never_dropped() {
         log.stats().queue_full.load(Ordering::Relaxed) > 0
     })
     .await;
-    gated.permits.add_permits(1_000);
+    gated.hook().permits.add_permits(1_000);
     for s in submitters {
         s.await.unwrap();
     }
@@ -337,7 +270,7 @@ async fn events_are_written_from_the_writer_thread_not_the_request_workers() {
     });
     recorded.await.unwrap();
     writer.flushed().await;
-    let threads = gated.appended_on.lock().unwrap().clone();
+    let threads = gated.hook().appended_on.lock().unwrap().clone();
     assert!(!threads.is_empty());
     assert!(
         threads.iter().all(|t| t == "evidence-writer"),

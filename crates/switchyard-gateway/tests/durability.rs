@@ -11,10 +11,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use switchyard_evidence::artifact::{Artifact, ArtifactRef};
-use switchyard_evidence::budget_ledger::{LeaseAsk, LeaseGrant};
-use switchyard_evidence::store::Head;
-use switchyard_evidence::{Event, EventKind, KeyRecord, Position, Store, StoreError};
+use switchyard_evidence::store::EventStore;
+use switchyard_evidence::testing::{AppendHook, Intercepted};
+use switchyard_evidence::{Event, Store, StoreError};
 
 const CONFIG: &str = r#"
 node = "durable"
@@ -164,82 +163,16 @@ async fn after_kill_9_every_received_compliance_answer_has_its_evidence() {
     );
 }
 
-/// A store whose appends fail while `failing` is set; everything else goes through.
-struct Failing {
-    inner: Arc<dyn Store>,
-    failing: Arc<AtomicBool>,
-}
+/// Event appends fail while the flag is set; everything else goes through.
+struct FailWhile(Arc<AtomicBool>);
 
 #[async_trait]
-impl Store for Failing {
-    async fn head(&self, stream: &str) -> Result<Option<Head>, StoreError> {
-        self.inner.head(stream).await
-    }
-    async fn append(&self, events: Vec<Event>) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) {
+impl AppendHook for FailWhile {
+    async fn append(&self, store: &dyn EventStore, events: Vec<Event>) -> Result<(), StoreError> {
+        if self.0.load(Ordering::SeqCst) {
             return Err(StoreError::Query("the disk is gone (test)".into()));
         }
-        self.inner.append(events).await
-    }
-    async fn read(&self, stream: &str, after: u64, limit: u32) -> Result<Vec<Event>, StoreError> {
-        self.inner.read(stream, after, limit).await
-    }
-    async fn streams(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.streams().await
-    }
-    async fn for_request(&self, request_id: &str) -> Result<Vec<Event>, StoreError> {
-        self.inner.for_request(request_id).await
-    }
-    async fn put_artifact(&self, artifact: &Artifact) -> Result<(), StoreError> {
-        self.inner.put_artifact(artifact).await
-    }
-    async fn get_artifact(&self, id: &str) -> Result<Option<Artifact>, StoreError> {
-        self.inner.get_artifact(id).await
-    }
-    async fn delete_expired(
-        &self,
-        now_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<ArtifactRef>, StoreError> {
-        self.inner.delete_expired(now_ms, limit).await
-    }
-    async fn by_kind(
-        &self,
-        kind: EventKind,
-        since_ms: i64,
-        until_ms: i64,
-        after: Option<&Position>,
-        limit: u32,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.inner
-            .by_kind(kind, since_ms, until_ms, after, limit)
-            .await
-    }
-    async fn put_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
-        self.inner.put_key(key).await
-    }
-    async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
-        self.inner.list_keys(tenant).await
-    }
-    async fn find_key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        self.inner.find_key_by_hash(hash).await
-    }
-    async fn revoke_key(&self, id: &str, now_ms: i64) -> Result<Option<KeyRecord>, StoreError> {
-        self.inner.revoke_key(id, now_ms).await
-    }
-    async fn count_active_keys(&self) -> Result<u64, StoreError> {
-        self.inner.count_active_keys().await
-    }
-    async fn take_lease(&self, ask: &LeaseAsk<'_>) -> Result<LeaseGrant, StoreError> {
-        self.inner.take_lease(ask).await
-    }
-    async fn return_lease(
-        &self,
-        scope: &str,
-        bucket_ms: i64,
-        amount: u64,
-    ) -> Result<(), StoreError> {
-        self.inner.return_lease(scope, bucket_ms, amount).await
+        store.append(events).await
     }
 }
 
@@ -270,7 +203,7 @@ async fn an_answer_withheld_for_want_of_evidence_ends_in_one_outcome() {
     let failing = Arc::new(AtomicBool::new(false));
     let gw = common::gateway_over(CONFIG, &|_: &str| None, {
         let failing = failing.clone();
-        move |inner| Arc::new(Failing { inner, failing }) as Arc<dyn Store>
+        move |inner| Arc::new(Intercepted::new(inner, FailWhile(failing))) as Arc<dyn Store>
     })
     .await;
     let (status, _, served) = compliance(&gw.root).await;

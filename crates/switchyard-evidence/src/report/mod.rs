@@ -30,7 +30,7 @@ pub use render::{render_comparison, render_table};
 pub use slo::{Objective, ObjectiveResult, Slo, SloError, SloResult, Verdict};
 
 use crate::event::{Event, EventKind};
-use crate::store::{Position, Store, StoreError};
+use crate::store::{EventStore, Position, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tally::{AttemptFacts, OutcomeFacts, Tally};
@@ -133,7 +133,7 @@ pub struct Percentiles {
 
 /// Reads the outcomes in the query's window, and the attempts of those requests, and computes
 /// the report. Fails only when the store does, or holds an outcome that is not JSON.
-pub async fn build(store: &dyn Store, query: &ReportQuery) -> Result<Report, StoreError> {
+pub async fn build(store: &dyn EventStore, query: &ReportQuery) -> Result<Report, StoreError> {
     let since = query.since_ms.unwrap_or(i64::MIN);
     let until = query.until_ms.unwrap_or(i64::MAX);
     let mut groups: BTreeMap<String, (Tally, BTreeMap<String, Tally>)> = BTreeMap::new();
