@@ -8,7 +8,8 @@ use crate::budget_ledger::{LeaseAsk, LeaseGrant};
 use crate::event::{Event, EventKind};
 use crate::keys::KeyRecord;
 use crate::store::{
-    ArtifactStore, EventStore, Head, KeyStore, LeaseStore, Position, Store, StoreError,
+    ArtifactStore, EventStore, Head, KeyStore, LeaseStore, LockOutcome, Position, SessionLock,
+    SessionQuery, SessionRecord, SessionRef, SessionStore, SessionWrite, Store, StoreError,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -133,5 +134,53 @@ impl<H: AppendHook> LeaseStore for Intercepted<H> {
         amount: u64,
     ) -> Result<(), StoreError> {
         self.inner.return_lease(scope, bucket_ms, amount).await
+    }
+}
+
+#[async_trait]
+impl<H: AppendHook> SessionStore for Intercepted<H> {
+    async fn get_session(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.get_session(tenant, id, now_ms).await
+    }
+
+    async fn put_session(&self, record: &SessionRecord) -> Result<SessionWrite, StoreError> {
+        self.inner.put_session(record).await
+    }
+
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery<'_>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.list_sessions(query).await
+    }
+
+    async fn delete_session(&self, tenant: &str, id: &str) -> Result<u64, StoreError> {
+        self.inner.delete_session(tenant, id).await
+    }
+
+    async fn expire_sessions(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<SessionRef>, StoreError> {
+        self.inner.expire_sessions(now_ms, limit).await
+    }
+
+    async fn lock_session(&self, lock: &SessionLock<'_>) -> Result<LockOutcome, StoreError> {
+        self.inner.lock_session(lock).await
+    }
+
+    async fn unlock_session(
+        &self,
+        tenant: &str,
+        session: &str,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.unlock_session(tenant, session, holder).await
     }
 }

@@ -1,11 +1,12 @@
 //! The shared store: PostgreSQL, for several gateway nodes writing their own streams and
 //! sharing everything else (one module per concern). A write that reads before it decides (a
-//! lease) locks what it reads first, so nodes take turns on it.
+//! lease, a lock) locks what it reads first, so nodes take turns on it.
 
 mod artifacts;
 mod events;
 mod keys;
 mod leases;
+mod sessions;
 
 use crate::store::StoreError;
 use sqlx::postgres::{PgPool, PgPoolOptions};

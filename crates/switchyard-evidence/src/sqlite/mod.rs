@@ -1,12 +1,13 @@
 //! The embedded store: one SQLite file in WAL mode, every concern in its own tables (one
 //! module per concern). SQLite runs one write transaction at a time, so a write that reads
-//! before it decides (a lease) starts with its write: the transaction holds
+//! before it decides (a lease, a lock) starts with its write: the transaction holds
 //! the file's write lock from its first statement.
 
 mod artifacts;
 mod events;
 mod keys;
 mod leases;
+mod sessions;
 
 use crate::integrity;
 use crate::store::StoreError;

@@ -8,6 +8,7 @@
 //! | [`ArtifactStore`] | prompts, completions and tool results, with retention |
 //! | [`KeyStore`] | virtual API keys (the hash of each secret, never the secret) |
 //! | [`LeaseStore`] | the shared budget ledger that nodes lease from |
+//! | [`SessionStore`] | session records (versioned, compare-and-swap) and session locks |
 //!
 //! [`Store`] is all of them at once: what [`open`] returns and what the gateway holds. Code
 //! that needs one concern takes that trait (the writer takes an [`EventStore`]), and an
@@ -21,6 +22,7 @@ mod artifacts;
 mod events;
 mod keys;
 mod leases;
+mod sessions;
 
 pub use artifacts::ArtifactStore;
 pub(crate) use artifacts::row_artifact;
@@ -29,6 +31,10 @@ pub(crate) use events::{StoredHash, row_event};
 pub use keys::KeyStore;
 pub(crate) use keys::row_key;
 pub use leases::LeaseStore;
+pub use sessions::{
+    LockOutcome, SessionLock, SessionQuery, SessionRecord, SessionRef, SessionStore, SessionWrite,
+};
+pub(crate) use sessions::{list_query, replaced_version, row_session};
 
 use std::sync::Arc;
 
@@ -79,9 +85,12 @@ impl StoreError {
 
 /// Every concern at once: what the gateway holds. Implemented for every type that implements
 /// each concern's trait, so a store (or a test's wrapper around one) never names it.
-pub trait Store: EventStore + ArtifactStore + KeyStore + LeaseStore {}
+pub trait Store: EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore {}
 
-impl<T> Store for T where T: EventStore + ArtifactStore + KeyStore + LeaseStore + ?Sized {}
+impl<T> Store for T where
+    T: EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore + ?Sized
+{
+}
 
 /// Opens the store a URL names, creating and migrating it as needed.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
@@ -92,6 +101,11 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else {
         Err(StoreError::UnknownScheme(url.to_owned()))
     }
+}
+
+/// `now + span`, saturating: a time far in the future, never one wrapped into the past.
+pub(crate) fn later(now_ms: i64, span_ms: i64) -> i64 {
+    now_ms.saturating_add(span_ms.max(0))
 }
 
 /// An amount (micro-USD, a count) as a SQL integer, saturating.

@@ -29,6 +29,7 @@ mod artifacts;
 mod events;
 mod keys;
 mod leases;
+mod sessions;
 
 /// A name no other test, run or checkout uses.
 pub fn unique(prefix: &str) -> String {
