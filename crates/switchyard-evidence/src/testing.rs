@@ -8,8 +8,9 @@ use crate::budget_ledger::{LeaseAsk, LeaseGrant};
 use crate::event::{Event, EventKind};
 use crate::keys::KeyRecord;
 use crate::store::{
-    ArtifactStore, EventStore, Head, KeyStore, LeaseStore, LockOutcome, Position, SessionLock,
-    SessionQuery, SessionRecord, SessionRef, SessionStore, SessionWrite, Store, StoreError,
+    ArtifactStore, Claim, EventStore, Head, IdempotencyAnswer, IdempotencyClaim, IdempotencyStore,
+    KeyStore, LeaseStore, LockOutcome, Position, SessionLock, SessionQuery, SessionRecord,
+    SessionRef, SessionStore, SessionWrite, Store, StoreError,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -182,5 +183,32 @@ impl<H: AppendHook> SessionStore for Intercepted<H> {
         holder: &str,
     ) -> Result<bool, StoreError> {
         self.inner.unlock_session(tenant, session, holder).await
+    }
+}
+
+#[async_trait]
+impl<H: AppendHook> IdempotencyStore for Intercepted<H> {
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim<'_>) -> Result<Claim, StoreError> {
+        self.inner.claim_idempotency(claim).await
+    }
+
+    async fn complete_idempotency(
+        &self,
+        answer: &IdempotencyAnswer<'_>,
+    ) -> Result<bool, StoreError> {
+        self.inner.complete_idempotency(answer).await
+    }
+
+    async fn release_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.release_idempotency(tenant, key, holder).await
+    }
+
+    async fn expire_idempotency(&self, now_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        self.inner.expire_idempotency(now_ms, limit).await
     }
 }

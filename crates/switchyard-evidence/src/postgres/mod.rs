@@ -1,9 +1,10 @@
 //! The shared store: PostgreSQL, for several gateway nodes writing their own streams and
 //! sharing everything else (one module per concern). A write that reads before it decides (a
-//! lease, a lock) locks what it reads first, so nodes take turns on it.
+//! lease, a claim, a lock) locks what it reads first, so nodes take turns on it.
 
 mod artifacts;
 mod events;
+mod idempotency;
 mod keys;
 mod leases;
 mod sessions;

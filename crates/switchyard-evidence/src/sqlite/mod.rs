@@ -1,10 +1,11 @@
 //! The embedded store: one SQLite file in WAL mode, every concern in its own tables (one
 //! module per concern). SQLite runs one write transaction at a time, so a write that reads
-//! before it decides (a lease, a lock) starts with its write: the transaction holds
+//! before it decides (a lease, a claim, a lock) starts with its write: the transaction holds
 //! the file's write lock from its first statement.
 
 mod artifacts;
 mod events;
+mod idempotency;
 mod keys;
 mod leases;
 mod sessions;

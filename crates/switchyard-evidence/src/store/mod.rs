@@ -9,6 +9,7 @@
 //! | [`KeyStore`] | virtual API keys (the hash of each secret, never the secret) |
 //! | [`LeaseStore`] | the shared budget ledger that nodes lease from |
 //! | [`SessionStore`] | session records (versioned, compare-and-swap) and session locks |
+//! | [`IdempotencyStore`] | idempotency records: claimed, completed, replayed, expired |
 //!
 //! [`Store`] is all of them at once: what [`open`] returns and what the gateway holds. Code
 //! that needs one concern takes that trait (the writer takes an [`EventStore`]), and an
@@ -20,6 +21,7 @@
 
 mod artifacts;
 mod events;
+mod idempotency;
 mod keys;
 mod leases;
 mod sessions;
@@ -28,6 +30,10 @@ pub use artifacts::ArtifactStore;
 pub(crate) use artifacts::row_artifact;
 pub use events::{EventStore, Head, Position};
 pub(crate) use events::{StoredHash, row_event};
+pub use idempotency::{
+    Claim, IdempotencyAnswer, IdempotencyClaim, IdempotencyRecord, IdempotencyStore,
+};
+pub(crate) use idempotency::{DONE, IN_FLIGHT, Step, Stored, decide, row_stored};
 pub use keys::KeyStore;
 pub(crate) use keys::row_key;
 pub use leases::LeaseStore;
@@ -85,10 +91,19 @@ impl StoreError {
 
 /// Every concern at once: what the gateway holds. Implemented for every type that implements
 /// each concern's trait, so a store (or a test's wrapper around one) never names it.
-pub trait Store: EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore {}
+pub trait Store:
+    EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore + IdempotencyStore
+{
+}
 
 impl<T> Store for T where
-    T: EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore + ?Sized
+    T: EventStore
+        + ArtifactStore
+        + KeyStore
+        + LeaseStore
+        + SessionStore
+        + IdempotencyStore
+        + ?Sized
 {
 }
 

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod artifacts;
 mod events;
+mod idempotency;
 mod keys;
 mod leases;
 mod sessions;
