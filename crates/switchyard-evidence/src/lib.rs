@@ -1,6 +1,6 @@
 //! The evidence plane: the hash-chained event log, the batching writer, chain verification,
 //! and the price table; and the store, one trait per concern (events, artifacts, keys, budget
-//! leases, sessions, idempotency records; see [`store`]) on SQLite (embedded) and
+//! leases, sessions, idempotency records, counters; see [`store`]) on SQLite (embedded) and
 //! PostgreSQL (shared). Nothing here writes prompt or completion text: events carry structured
 //! facts only, and the bodies the gateway stores are bytes it chose. `report` reads events
 //! back as figures per route class and target.

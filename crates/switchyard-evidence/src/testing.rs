@@ -8,9 +8,9 @@ use crate::budget_ledger::{LeaseAsk, LeaseGrant};
 use crate::event::{Event, EventKind};
 use crate::keys::KeyRecord;
 use crate::store::{
-    ArtifactStore, Claim, EventStore, Head, IdempotencyAnswer, IdempotencyClaim, IdempotencyStore,
-    KeyStore, LeaseStore, LockOutcome, Position, SessionLock, SessionQuery, SessionRecord,
-    SessionRef, SessionStore, SessionWrite, Store, StoreError,
+    ArtifactStore, Claim, CounterStore, EventStore, Head, IdempotencyAnswer, IdempotencyClaim,
+    IdempotencyStore, KeyStore, LeaseStore, LockOutcome, Position, SessionLock, SessionQuery,
+    SessionRecord, SessionRef, SessionStore, SessionWrite, Store, StoreError,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -210,5 +210,20 @@ impl<H: AppendHook> IdempotencyStore for Intercepted<H> {
 
     async fn expire_idempotency(&self, now_ms: i64, limit: u32) -> Result<u64, StoreError> {
         self.inner.expire_idempotency(now_ms, limit).await
+    }
+}
+
+#[async_trait]
+impl<H: AppendHook> CounterStore for Intercepted<H> {
+    async fn add_to_counter(&self, name: &str, window_ms: i64, by: u64) -> Result<u64, StoreError> {
+        self.inner.add_to_counter(name, window_ms, by).await
+    }
+
+    async fn read_counter(&self, name: &str, window_ms: i64) -> Result<u64, StoreError> {
+        self.inner.read_counter(name, window_ms).await
+    }
+
+    async fn prune_counters(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.inner.prune_counters(before_ms).await
     }
 }

@@ -3,6 +3,7 @@
 //! lease, a claim, a lock) locks what it reads first, so nodes take turns on it.
 
 mod artifacts;
+mod counters;
 mod events;
 mod idempotency;
 mod keys;

@@ -4,6 +4,7 @@
 //! the file's write lock from its first statement.
 
 mod artifacts;
+mod counters;
 mod events;
 mod idempotency;
 mod keys;

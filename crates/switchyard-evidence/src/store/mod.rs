@@ -10,6 +10,7 @@
 //! | [`LeaseStore`] | the shared budget ledger that nodes lease from |
 //! | [`SessionStore`] | session records (versioned, compare-and-swap) and session locks |
 //! | [`IdempotencyStore`] | idempotency records: claimed, completed, replayed, expired |
+//! | [`CounterStore`] | counters per time window, shared by every node |
 //!
 //! [`Store`] is all of them at once: what [`open`] returns and what the gateway holds. Code
 //! that needs one concern takes that trait (the writer takes an [`EventStore`]), and an
@@ -20,6 +21,7 @@
 //! leases and expiry by their own clocks, so those clocks must agree to well within a lease.
 
 mod artifacts;
+mod counters;
 mod events;
 mod idempotency;
 mod keys;
@@ -28,6 +30,7 @@ mod sessions;
 
 pub use artifacts::ArtifactStore;
 pub(crate) use artifacts::row_artifact;
+pub use counters::CounterStore;
 pub use events::{EventStore, Head, Position};
 pub(crate) use events::{StoredHash, row_event};
 pub use idempotency::{
@@ -92,7 +95,7 @@ impl StoreError {
 /// Every concern at once: what the gateway holds. Implemented for every type that implements
 /// each concern's trait, so a store (or a test's wrapper around one) never names it.
 pub trait Store:
-    EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore + IdempotencyStore
+    EventStore + ArtifactStore + KeyStore + LeaseStore + SessionStore + IdempotencyStore + CounterStore
 {
 }
 
@@ -103,6 +106,7 @@ impl<T> Store for T where
         + LeaseStore
         + SessionStore
         + IdempotencyStore
+        + CounterStore
         + ?Sized
 {
 }

@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 }
 
 mod artifacts;
+mod counters;
 mod events;
 mod idempotency;
 mod keys;
