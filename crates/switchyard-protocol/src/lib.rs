@@ -10,6 +10,7 @@ pub mod error;
 mod excerpt;
 pub mod json;
 pub mod openai;
+pub mod responses;
 pub mod sse;
 pub mod vector;
 

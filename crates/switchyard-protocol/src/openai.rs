@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 mod convert;
 mod embedding;
 mod stream;
-mod validate;
+pub(crate) mod validate;
 
 pub use convert::*;
 pub use embedding::*;

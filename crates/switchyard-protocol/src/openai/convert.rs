@@ -184,20 +184,7 @@ fn tool_to_canonical(t: ToolSpec, i: usize) -> Result<Tool, WireError> {
         ));
     }
     let name = t.function.name;
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(WireError::new(
-            format!(
-                "invalid function name \"{}\": use a-z, A-Z, 0-9, _ and -, at most 64",
-                excerpt(&name)
-            ),
-            format!("tools[{i}].function.name"),
-        ));
-    }
+    function_name(&name, format!("tools[{i}].function.name"))?;
     let parameters = t
         .function
         .parameters
@@ -214,6 +201,25 @@ fn tool_to_canonical(t: ToolSpec, i: usize) -> Result<Tool, WireError> {
         parameters,
         strict: t.function.strict,
     })
+}
+
+/// A function name OpenAI accepts: a-z, A-Z, 0-9, `_` and `-`, 1 to 64 of them.
+pub(crate) fn function_name(name: &str, param: String) -> Result<(), WireError> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(WireError::new(
+            format!(
+                "invalid function name \"{}\": use a-z, A-Z, 0-9, _ and -, at most 64",
+                excerpt(name)
+            ),
+            param,
+        ));
+    }
+    Ok(())
 }
 
 fn tool_choice_to_canonical(c: ToolChoiceWire) -> Result<ToolChoice, WireError> {

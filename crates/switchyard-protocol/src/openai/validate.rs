@@ -14,7 +14,7 @@ const N_MAX: u32 = 128;
 /// `stop`: "Up to 4 sequences" (openai-python `completion_create_params.py`).
 const STOP_MAX: usize = 4;
 /// `tools`: "A max of 128 functions are supported" (`completion_create_params.py`).
-const TOOLS_MAX: usize = 128;
+pub(crate) const TOOLS_MAX: usize = 128;
 /// `metadata`: "Set of 16 key-value pairs … Keys are strings with a maximum length of 64
 /// characters. Values are strings with a maximum length of 512 characters."
 /// (`completion_create_params.py`); OpenAI counts characters, not bytes.
@@ -128,7 +128,7 @@ pub fn validate_embeddings(req: &EmbeddingRequest) -> Result<(), WireError> {
 
 /// A model name the gateway can route: not blank, not over [`MODEL_CHARS`], no control
 /// characters (names are echoed in 404s and logs).
-fn model(name: &str) -> Result<(), WireError> {
+pub(crate) fn model(name: &str) -> Result<(), WireError> {
     if name.trim().is_empty() {
         return Err(WireError::new("`model` must not be empty", "model"));
     }
@@ -141,7 +141,7 @@ fn model(name: &str) -> Result<(), WireError> {
     Ok(())
 }
 
-fn user(user: Option<&str>) -> Result<(), WireError> {
+pub(crate) fn user(user: Option<&str>) -> Result<(), WireError> {
     if user.is_some_and(|u| u.chars().count() > USER_CHARS) {
         return Err(WireError::new(
             format!("`user` takes at most {USER_CHARS} characters"),
@@ -151,14 +151,14 @@ fn user(user: Option<&str>) -> Result<(), WireError> {
     Ok(())
 }
 
-fn at_least_one(name: &str, value: Option<u32>) -> Result<(), WireError> {
+pub(crate) fn at_least_one(name: &str, value: Option<u32>) -> Result<(), WireError> {
     if value == Some(0) {
         return Err(WireError::new(format!("`{name}` must be at least 1"), name));
     }
     Ok(())
 }
 
-fn between(name: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), WireError> {
+pub(crate) fn between(name: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), WireError> {
     match value {
         Some(v) if !(min..=max).contains(&v) => Err(WireError::new(
             format!("`{name}` must be between {min} and {max}"),
@@ -168,7 +168,7 @@ fn between(name: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), Wir
     }
 }
 
-fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), WireError> {
+pub(crate) fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), WireError> {
     if metadata.len() > METADATA_PAIRS {
         return Err(WireError::new(
             format!("`metadata` takes at most {METADATA_PAIRS} key-value pairs"),
