@@ -12,6 +12,7 @@ mod models;
 mod payloads;
 mod provider;
 mod raw;
+mod responses;
 mod routing;
 mod telemetry;
 mod validate;
@@ -19,6 +20,7 @@ mod validate;
 pub use admin_key::AdminKey;
 pub use budgets::{BudgetScope, BudgetSpec};
 pub use defaults::{complete, embedded};
+pub use responses::ResponsesConfig;
 pub use routing::Routing;
 pub use telemetry::Telemetry;
 pub use validate::validate;
@@ -59,6 +61,8 @@ pub struct Config {
     pub budgets: Vec<BudgetSpec>,
     /// Trace export (OTLP/HTTP), fixed at start.
     pub telemetry: Telemetry,
+    /// The OpenAI Responses door (`[responses]`), off unless turned on.
+    pub responses: ResponsesConfig,
 }
 
 /// Payload logging: off by default; when on, prompts, completions and tool results are

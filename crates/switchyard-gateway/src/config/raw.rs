@@ -42,6 +42,17 @@ pub struct RawConfig {
     /// Spending limits per tenant, key, route class or metadata tag.
     #[serde(default)]
     pub budgets: Vec<Spanned<RawBudget>>,
+    /// The OpenAI Responses door.
+    #[serde(default)]
+    pub responses: RawResponses,
+}
+
+/// `[responses]` as written; `enabled` is checked to be a boolean by validation, so a wrong
+/// value is named with its key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponses {
+    pub enabled: Option<Spanned<toml::Value>>,
 }
 
 /// `[telemetry]` as written.

@@ -215,6 +215,7 @@ pub fn validate(
     let admin_key = super::admin_key::admin_key(&mut c, raw.admin_key.as_ref());
     let budgets = super::budgets::budgets(&mut c, &raw.budgets);
     let telemetry = super::telemetry::telemetry(&mut c, &raw.telemetry);
+    let responses = super::responses::responses(&mut c, &raw.responses);
     let (Some(detectors), true) = (detectors, c.errors.is_empty()) else {
         return Err(ConfigErrors(c.errors));
     };
@@ -225,6 +226,7 @@ pub fn validate(
         admin_key,
         budgets,
         telemetry,
+        responses,
         source: None,
         listen,
         store,

@@ -6,7 +6,9 @@
 pub mod chat;
 pub mod embeddings;
 pub mod messages;
+pub mod responses;
 
 pub use chat::Chat;
 pub use embeddings::Embeddings;
 pub use messages::Messages;
+pub use responses::Responses;

@@ -61,22 +61,25 @@ pub enum DoorKind {
     Messages,
     /// `POST /v1/embeddings`.
     Embeddings,
+    /// `POST /v1/responses`.
+    Responses,
 }
 
 impl DoorKind {
-    /// Its name in records: `chat`, `messages`, `embeddings`.
+    /// Its name in records: `chat`, `messages`, `embeddings`, `responses`.
     pub fn as_str(self) -> &'static str {
         match self {
             DoorKind::Chat => "chat",
             DoorKind::Messages => "messages",
             DoorKind::Embeddings => "embeddings",
+            DoorKind::Responses => "responses",
         }
     }
 
     /// The GenAI operation it performs (`gen_ai.operation.name`).
     pub fn operation(self) -> &'static str {
         match self {
-            DoorKind::Chat | DoorKind::Messages => "chat",
+            DoorKind::Chat | DoorKind::Messages | DoorKind::Responses => "chat",
             DoorKind::Embeddings => "embeddings",
         }
     }

@@ -4,7 +4,7 @@
 
 mod status;
 
-use crate::doors::{Chat, Embeddings, Messages};
+use crate::doors::{Chat, Embeddings, Messages, Responses};
 use crate::error::ApiError;
 use crate::pipeline::serve;
 use crate::state::AppState;
@@ -42,6 +42,28 @@ async fn method_not_allowed(uri: axum::http::Uri) -> Response {
     .into_shaped_response(crate::error::ErrorShape::of_path(uri.path()))
 }
 
+/// The `[responses] enabled` switch in front of the Responses door, read from the live config
+/// so a reload turns it on or off: while off, the route answers 404 in OpenAI's shape saying
+/// how to turn it on, before admission (nothing is recorded for a door that is not there).
+async fn responses_switch(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.live().registry.config.responses.enabled {
+        return next.run(request).await;
+    }
+    ApiError::Refused {
+        status: 404,
+        code: "door_disabled",
+        message: "the Responses API (/v1/responses) is off on this gateway; \
+                  turn it on with `[responses] enabled = true` in its config"
+            .into(),
+        retry_after: None,
+    }
+    .into_response()
+}
+
 /// Prometheus text format: request metrics plus the event writer's counters.
 async fn metrics(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
     switchyard_evidence::telemetry::observe_event_log(state.events.stats());
@@ -64,6 +86,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/chat/completions", post(serve::<Chat>))
         .route("/v1/messages", post(serve::<Messages>))
         .route("/v1/embeddings", post(serve::<Embeddings>))
+        .route(
+            "/v1/responses",
+            post(serve::<Responses>).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                responses_switch,
+            )),
+        )
         .route("/v1/models", get(status::models))
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
