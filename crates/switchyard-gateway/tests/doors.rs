@@ -1,6 +1,6 @@
 //! Every front door goes through the same request path. One table row per door (OpenAI chat,
-//! plain and streamed; Anthropic Messages, plain and streamed; OpenAI embeddings), and one test
-//! per phase of the path run over every row: admission, classification, the key's checks, the
+//! Anthropic Messages and OpenAI Responses, each plain and streamed; OpenAI embeddings), and one
+//! test per phase of the path run over every row: admission, classification, the key's checks, the
 //! decision, budgets, upstream redaction, the heavy-context pool, and the evidence left behind.
 //! Written against the HTTP surface, what the upstream received and the recorded events only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,41 +20,73 @@ struct ErrorBody {
     message: String,
 }
 
-/// One front door.
+/// One front door, plain or streamed.
 struct Door {
     /// The row's name, in every assertion message.
     name: &'static str,
-    path: &'static str,
     /// What the door's events call it (`door` of admission and outcome).
     door: &'static str,
+    stream: bool,
+}
+
+const fn row(name: &'static str, door: &'static str, stream: bool) -> Door {
+    Door { name, door, stream }
+}
+
+impl Door {
+    fn path(&self) -> String {
+        match self.door {
+            "chat" => "/v1/chat/completions".into(),
+            door => format!("/v1/{door}"),
+        }
+    }
+
     /// The model asked for at this door.
-    model: &'static str,
-    /// A request body for a model and an input text.
-    body: fn(&str, &str) -> Value,
+    fn model(&self) -> &'static str {
+        match self.door {
+            "embeddings" => EMBED,
+            _ => CHAT,
+        }
+    }
+
+    /// A request body for an input text.
+    fn body(&self, text: &str) -> Value {
+        let model = self.model();
+        let user = json!([{"role": "user", "content": text}]);
+        let mut body = match self.door {
+            "chat" => json!({"model": model, "messages": user}),
+            "messages" => json!({"model": model, "max_tokens": 64, "messages": user}),
+            "embeddings" => json!({"model": model, "input": [text]}),
+            "responses" => json!({"model": model, "input": text}),
+            other => panic!("no door {other}"),
+        };
+        if self.stream {
+            body["stream"] = json!(true);
+        }
+        body
+    }
+
     /// Reads an error body in the door's shape; `None` when it is not in that shape.
-    error: fn(&Value) -> Option<ErrorBody>,
+    fn error(&self, body: &Value) -> Option<ErrorBody> {
+        match self.door {
+            "messages" => anthropic_error(body),
+            _ => openai_error(body),
+        }
+    }
+
     /// Text every served answer of this door holds (a stream: its proper end).
-    served: &'static str,
-}
-
-fn chat(model: &str, text: &str) -> Value {
-    json!({"model": model, "messages": [{"role": "user", "content": text}]})
-}
-
-fn chat_stream(model: &str, text: &str) -> Value {
-    json!({"model": model, "stream": true, "messages": [{"role": "user", "content": text}]})
-}
-
-fn messages(model: &str, text: &str) -> Value {
-    json!({"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}]})
-}
-
-fn messages_stream(model: &str, text: &str) -> Value {
-    json!({"model": model, "max_tokens": 64, "stream": true, "messages": [{"role": "user", "content": text}]})
-}
-
-fn embeddings(model: &str, text: &str) -> Value {
-    json!({"model": model, "input": [text]})
+    fn served(&self) -> &'static str {
+        match (self.door, self.stream) {
+            ("chat", false) => "\"choices\"",
+            ("chat", true) => "data: [DONE]",
+            ("messages", false) => "\"type\":\"message\"",
+            ("messages", true) => "event: message_stop",
+            ("embeddings", _) => "\"embedding\"",
+            ("responses", false) => "\"object\":\"response\"",
+            ("responses", true) => "event: response.completed",
+            (other, _) => panic!("no door {other}"),
+        }
+    }
 }
 
 /// `{"error": {"message", "type", "param", "code"}}`.
@@ -89,52 +121,14 @@ fn anthropic_error(body: &Value) -> Option<ErrorBody> {
 const CHAT: &str = "up/chat";
 const EMBED: &str = "up/embed";
 
-static DOORS: [Door; 5] = [
-    Door {
-        name: "chat",
-        path: "/v1/chat/completions",
-        door: "chat",
-        model: CHAT,
-        body: chat,
-        error: openai_error,
-        served: "\"choices\"",
-    },
-    Door {
-        name: "chat-stream",
-        path: "/v1/chat/completions",
-        door: "chat",
-        model: CHAT,
-        body: chat_stream,
-        error: openai_error,
-        served: "data: [DONE]",
-    },
-    Door {
-        name: "messages",
-        path: "/v1/messages",
-        door: "messages",
-        model: CHAT,
-        body: messages,
-        error: anthropic_error,
-        served: "\"type\":\"message\"",
-    },
-    Door {
-        name: "messages-stream",
-        path: "/v1/messages",
-        door: "messages",
-        model: CHAT,
-        body: messages_stream,
-        error: anthropic_error,
-        served: "event: message_stop",
-    },
-    Door {
-        name: "embeddings",
-        path: "/v1/embeddings",
-        door: "embeddings",
-        model: EMBED,
-        body: embeddings,
-        error: openai_error,
-        served: "\"embedding\"",
-    },
+static DOORS: [Door; 7] = [
+    row("chat", "chat", false),
+    row("chat-stream", "chat", true),
+    row("messages", "messages", false),
+    row("messages-stream", "messages", true),
+    row("embeddings", "embeddings", false),
+    row("responses", "responses", false),
+    row("responses-stream", "responses", true),
 ];
 
 /// The Anthropic error type of a refusal's status, as Anthropic's API names it.
@@ -173,13 +167,14 @@ async fn key(gw: &Gateway, body: Value) -> String {
         .to_owned()
 }
 
-/// A gateway in front of `upstream` (provider `up`) with API keys, priced models (a request
-/// costs more than a microdollar, at most cents), a one-microdollar budget for tenant `broke`, a heavy-context pool of one slot and no queue,
-/// and profile `doors@1`: class `scrubbed` redacts personal data upstream, class `heavy`
-/// runs in the heavy-context pool.
+/// A gateway in front of `upstream` (provider `up`) with API keys, the Responses door on, priced
+/// models (a request costs more than a microdollar, at most cents), a one-microdollar budget for
+/// tenant `broke`, a heavy-context pool of one slot and no queue, and profile `doors@1`: class
+/// `scrubbed` redacts personal data upstream, class `heavy` runs in the heavy-context pool.
 async fn bench(upstream: &Upstream) -> (Gateway, Keys) {
     let gw = gateway(&format!(
         r#"admin_key = "{ADMIN}"
+responses = {{ enabled = true }}
 
 [limits]
 heavy_concurrency = 1
@@ -221,18 +216,11 @@ hedge = {{ mode = "off" }}
         root = upstream.root
     ))
     .await;
+    let acme = |policy: Value| json!({"tenant": "acme", "policy": policy});
     let keys = Keys {
         good: key(&gw, json!({"tenant": "acme"})).await,
-        other_model: key(
-            &gw,
-            json!({"tenant": "acme", "policy": {"models": ["up/other"]}}),
-        )
-        .await,
-        public_only: key(
-            &gw,
-            json!({"tenant": "acme", "policy": {"data_class_ceiling": "public"}}),
-        )
-        .await,
+        other_model: key(&gw, acme(json!({"models": ["up/other"]}))).await,
+        public_only: key(&gw, acme(json!({"data_class_ceiling": "public"}))).await,
         broke: key(&gw, json!({"tenant": "broke"})).await,
     };
     (gw, keys)
@@ -263,8 +251,8 @@ async fn send(
     text: &str,
 ) -> Reply {
     let mut req = client()
-        .post(format!("{root}{}", door.path))
-        .json(&(door.body)(door.model, text));
+        .post(format!("{root}{}", door.path()))
+        .json(&door.body(text));
     if let Some(key) = key {
         req = req.bearer_auth(key);
     }
@@ -345,7 +333,7 @@ impl At<'_> {
     async fn served(&self, case: &str, reply: &Reply) -> String {
         let what = self.what(case);
         assert_eq!(reply.status, 200, "{what}: {}", reply.text);
-        let marker = self.door.served;
+        let marker = self.door.served();
         assert!(
             reply.text.contains(marker),
             "{what}: no {marker:?} in {}",
@@ -364,7 +352,9 @@ impl At<'_> {
         assert_eq!(reply.status, status, "{what}: {}", reply.text);
         let body: Value = serde_json::from_str(&reply.text)
             .unwrap_or_else(|e| panic!("{what}: the error is not JSON ({e}): {}", reply.text));
-        let error = (self.door.error)(&body)
+        let error = self
+            .door
+            .error(&body)
             .unwrap_or_else(|| panic!("{what}: the error is not in the door's shape: {body}"));
         match &error.code {
             Some(got) => assert_eq!(got, code, "{what}: the code in {body}"),
@@ -473,7 +463,7 @@ async fn every_door_is_decided_and_says_so() {
         assert_eq!(decision["decision_id"], decision_id, "{what}: {decision}");
         assert_eq!(decision["route_class"], "standard", "{what}: {decision}");
         assert_eq!(decision["profile"], "doors@1", "{what}: {decision}");
-        assert_eq!(decision["requested"], at.door.model, "{what}: {decision}");
+        assert_eq!(decision["requested"], at.door.model(), "{what}: {decision}");
     }
 }
 
@@ -482,7 +472,7 @@ async fn an_exhausted_budget_is_refused_at_every_door() {
     let up = mock_upstream(&[]).await;
     let (gw, keys) = bench(&up).await;
     for at in doors(&gw, "budgets") {
-        let upstream_model = at.door.model.trim_start_matches("up/");
+        let upstream_model = at.door.model().trim_start_matches("up/");
         let before = up.mock.hits(upstream_model);
         let reply = at.send(Some(&keys.broke), None, "hello").await;
         at.refused("spent", &reply, 429, "budget_exhausted").await;
@@ -580,7 +570,7 @@ async fn every_door_leaves_the_same_evidence() {
         }
         let (_, attempt) = &events[2];
         assert_eq!(attempt["ok"], true, "{what}: {attempt}");
-        assert_eq!(attempt["model"], at.door.model, "{what}: {attempt}");
+        assert_eq!(attempt["model"], at.door.model(), "{what}: {attempt}");
         ids.push((what, id));
 
         // Refused before the body is read: the outcome is all there is; refused by the key
