@@ -135,14 +135,30 @@ fn not_taken(wire: &CreateResponse) -> Result<(), WireError> {
                              send the request without `background`"
                 .to_owned(),
             "truncation" if value.as_str() == Some("disabled") => continue,
-            _ => format!(
-                "`{}` is not supported yet by this gateway's Responses API",
-                excerpt(name)
-            ),
+            _ if is_param_name(name) => {
+                format!("`{name}` is not supported yet by this gateway's Responses API")
+            }
+            // A key that is no parameter name may be anything the client typed: never quoted.
+            _ => {
+                return Err(WireError {
+                    message: "the request has a field that is not a Responses API parameter".into(),
+                    param: None,
+                });
+            }
         };
-        return Err(WireError::new(message, excerpt(name)));
+        return Err(WireError::new(message, name.clone()));
     }
     Ok(())
+}
+
+/// Whether `name` is spelled like an API parameter (`previous_response_id`): lowercase ASCII
+/// letters, digits and `_`, at most 64.
+fn is_param_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// One input item onto the canonical conversation `out`: a message, a function call (joined

@@ -156,6 +156,9 @@ fn state_this_slice_does_not_keep_is_refused_by_name() {
     assert_eq!(param(background), "background");
     let reasoning = json!({"model": "m", "input": "x", "reasoning": {"effort": "low"}});
     assert_eq!(param(reasoning), "reasoning");
+    let secret = refused(json!({"model": "m", "input": "x", "sk-live-0123456789": 1}));
+    assert_eq!(secret.param, None);
+    assert!(!secret.message.contains("sk-live"), "{}", secret.message);
     let taken = json!({"model": "m", "input": "x", "background": false, "store": false,
         "previous_response_id": null, "truncation": "disabled", "include": []});
     assert!(parse(taken).is_ok());
