@@ -113,11 +113,15 @@ def gateway():
 
 @pytest.fixture(scope="session")
 def gateway_to_mock(mock_upstream, tmp_path_factory):
-    """`switchyard serve` with providers of two families pointed at the mock upstream."""
+    """`switchyard serve` with providers of every family pointed at the mock upstream, and the
+    Responses door on."""
     config = write(
         tmp_path_factory.mktemp("gw"),
         "switchyard.toml",
         f'''
+[responses]
+enabled = true
+
 [providers.up]
 family = "openai"
 base_url = "{mock_upstream}/v1"
