@@ -16,12 +16,14 @@ pub struct Chat;
 impl Door for Chat {
     const KIND: DoorKind = DoorKind::Chat;
 
-    fn parse(&self, body: &[u8]) -> Result<Request, ApiError> {
+    type Kept = ();
+
+    fn parse(&self, body: &[u8]) -> Result<(Request, ()), ApiError> {
         let wire: ChatCompletionRequest = switchyard_protocol::body::parse(body)?;
-        Ok(Request::Chat(openai::request_to_canonical(wire)?))
+        Ok((Request::Chat(openai::request_to_canonical(wire)?), ()))
     }
 
-    fn render(&self, request: &Request, answer: Answer) -> Response {
+    fn render(&self, request: &Request, _: &(), answer: Answer) -> Response {
         let Request::Chat(req) = request else {
             return self.error(Answer::mismatch(Self::KIND));
         };

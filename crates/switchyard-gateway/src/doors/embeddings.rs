@@ -13,14 +13,17 @@ pub struct Embeddings;
 impl Door for Embeddings {
     const KIND: DoorKind = DoorKind::Embeddings;
 
-    fn parse(&self, body: &[u8]) -> Result<Request, ApiError> {
+    type Kept = ();
+
+    fn parse(&self, body: &[u8]) -> Result<(Request, ()), ApiError> {
         let wire: EmbeddingRequest = switchyard_protocol::body::parse(body)?;
-        Ok(Request::Embed(openai::embedding_request_to_canonical(
-            wire,
-        )?))
+        Ok((
+            Request::Embed(openai::embedding_request_to_canonical(wire)?),
+            (),
+        ))
     }
 
-    fn render(&self, request: &Request, answer: Answer) -> Response {
+    fn render(&self, request: &Request, _: &(), answer: Answer) -> Response {
         match (request, answer) {
             (Request::Embed(req), Answer::Embed(resp)) => json_answer(
                 &openai::embeddings_from_canonical(resp, req.model.clone(), req.encoding),

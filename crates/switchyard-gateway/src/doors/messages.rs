@@ -17,12 +17,14 @@ pub struct Messages;
 impl Door for Messages {
     const KIND: DoorKind = DoorKind::Messages;
 
-    fn parse(&self, body: &[u8]) -> Result<Request, ApiError> {
+    type Kept = ();
+
+    fn parse(&self, body: &[u8]) -> Result<(Request, ()), ApiError> {
         let wire: MessagesRequest = switchyard_protocol::body::parse(body)?;
-        Ok(Request::Chat(anthropic::request_to_canonical(wire)?))
+        Ok((Request::Chat(anthropic::request_to_canonical(wire)?), ()))
     }
 
-    fn render(&self, request: &Request, answer: Answer) -> Response {
+    fn render(&self, request: &Request, _: &(), answer: Answer) -> Response {
         let Request::Chat(req) = request else {
             return self.error(Answer::mismatch(Self::KIND));
         };

@@ -10,32 +10,30 @@ use crate::error::ApiError;
 use crate::pipeline::respond::{frames, json_answer, sse};
 use crate::pipeline::{Answer, Door, DoorKind, Request};
 use axum::response::{IntoResponse, Response};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use switchyard_protocol::responses::{
     self, CreateResponse, EventEncoder, ResponseIds, ResponseParams, StreamEventWire,
 };
 use switchyard_protocol::{StreamEvent, sse};
 
-/// The OpenAI Responses door. One value serves one request (`pipeline::serve` makes it), so
-/// what the answer repeats of the request is kept here from parse to render.
+/// The OpenAI Responses door. What the answer repeats of the request (its parameters) is what
+/// the door keeps from parse to render.
 #[derive(Debug, Default)]
-pub struct Responses {
-    params: OnceLock<ResponseParams>,
-}
+pub struct Responses;
 
 impl Door for Responses {
     const KIND: DoorKind = DoorKind::Responses;
 
-    fn parse(&self, body: &[u8]) -> Result<Request, ApiError> {
+    type Kept = ResponseParams;
+
+    fn parse(&self, body: &[u8]) -> Result<(Request, ResponseParams), ApiError> {
         let wire: CreateResponse = switchyard_protocol::body::parse(body)?;
         let (request, params) = responses::request_to_canonical(wire)?;
-        // Set once: a door value parses one body.
-        let _ = self.params.set(params);
-        Ok(Request::Chat(request))
+        Ok((Request::Chat(request), params))
     }
 
-    fn render(&self, request: &Request, answer: Answer) -> Response {
-        let (Request::Chat(_), Some(params)) = (request, self.params.get()) else {
+    fn render(&self, request: &Request, params: &ResponseParams, answer: Answer) -> Response {
+        let Request::Chat(_) = request else {
             return self.error(Answer::mismatch(Self::KIND));
         };
         let ids = new_ids();

@@ -12,11 +12,16 @@ pub trait Door: Default + Send + Sync + 'static {
     /// Which door this is, for records, spans and metrics.
     const KIND: DoorKind;
 
-    /// The wire body as the canonical request; a bad body is a 400 naming what is wrong.
-    fn parse(&self, body: &[u8]) -> Result<Request, ApiError>;
+    /// What the door keeps of its wire request, beyond the canonical one, to render the answer
+    /// (the Responses API repeats the request's parameters in its answer); `()` for most.
+    type Kept: Send + Sync;
+
+    /// The wire body as the canonical request and what the door keeps of it; a bad body is a
+    /// 400 naming what is wrong.
+    fn parse(&self, body: &[u8]) -> Result<(Request, Self::Kept), ApiError>;
 
     /// A served answer in the door's wire format (the pipeline adds the headers).
-    fn render(&self, request: &Request, answer: Answer) -> Response;
+    fn render(&self, request: &Request, kept: &Self::Kept, answer: Answer) -> Response;
 
     /// An error in the door's wire format.
     fn error(&self, error: ApiError) -> Response;

@@ -239,7 +239,8 @@ async fn run<D: Door>(
 ) -> Result<Response, Failure> {
     admit::admit(state, ctx, headers, extensions).await?;
     let body = admit::body(ctx, headers, raw)?;
-    let request = Arc::new(parse::parse(door, ctx, &body)?);
+    let (request, kept) = parse::parse(door, ctx, &body)?;
+    let request = Arc::new(request);
     let classification = classify::classify(state, ctx, &request).await;
     let mut decided = decide::decide(state, ctx, &request, &classification).await?;
     let prepared = prepare::prepare(state, ctx, &request, &mut decided.decision).await?;
@@ -256,5 +257,5 @@ async fn run<D: Door>(
     .await;
     record::payloads(state, ctx, &request).await;
     let (served, usage) = record::served(state, ctx, executed?, prepared).await?;
-    Ok(respond::answer(door, ctx, &request, served, usage))
+    Ok(respond::answer(door, ctx, (&request, &kept), served, usage))
 }

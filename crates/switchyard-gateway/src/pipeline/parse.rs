@@ -5,11 +5,15 @@
 use super::{Door, Request, RequestCtx};
 use crate::error::ApiError;
 
-/// The canonical request, its model checked and noted in `ctx`.
-pub fn parse<D: Door>(door: &D, ctx: &mut RequestCtx, body: &[u8]) -> Result<Request, ApiError> {
-    let request = door.parse(body)?;
+/// The canonical request, its model checked and noted in `ctx`, and what the door keeps of it.
+pub fn parse<D: Door>(
+    door: &D,
+    ctx: &mut RequestCtx,
+    body: &[u8],
+) -> Result<(Request, D::Kept), ApiError> {
+    let (request, kept) = door.parse(body)?;
     requested_model(ctx, request.model())?;
-    Ok(request)
+    Ok((request, kept))
 }
 
 /// Takes the model the client named as the request's, for everything that records it. A name

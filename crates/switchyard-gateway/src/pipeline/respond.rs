@@ -22,7 +22,7 @@ use tracing::Instrument;
 pub fn answer<D: Door>(
     door: &D,
     ctx: &RequestCtx,
-    request: &Request,
+    (request, kept): (&Request, &D::Kept),
     served: Served<Answer>,
     usage: Option<Usage>,
 ) -> Response {
@@ -31,7 +31,7 @@ pub fn answer<D: Door>(
         target,
         attempts,
     } = served;
-    let http = door.render(request, output);
+    let http = door.render(request, kept, output);
     with_served(http, ctx, &target, &attempts, usage.as_ref())
 }
 
