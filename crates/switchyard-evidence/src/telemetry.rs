@@ -26,6 +26,8 @@ pub mod names {
     pub const RETRIES_ON_SUCCESS: &str = "switchyard.retries_on_success";
     pub const ABANDONED: &str = "switchyard.abandoned_requests";
     pub const COST_MICROUSD: &str = "switchyard.cost_microusd";
+    /// Requests served by a model nothing prices: recorded as unpriced, never as free.
+    pub const UNPRICED: &str = "switchyard.unpriced_requests";
     pub const EVENT_QUEUE_DEPTH: &str = "switchyard.event_queue.depth";
     pub const EVENTS_WRITTEN: &str = "switchyard.events.written";
     /// Transactions the writer committed: events written per batch is the group-commit factor.
@@ -171,6 +173,8 @@ pub struct Observation<'a> {
     pub cost_usd: Option<f64>,
     pub attempts: usize,
     pub abandoned: bool,
+    /// It was served by a model nothing prices.
+    pub unpriced: bool,
 }
 
 /// Records a finished request.
@@ -222,6 +226,13 @@ pub fn observe(o: &Observation<'_>) {
         });
         completions.increment(1);
         retries_on_success.increment(retries);
+    }
+    if o.unpriced {
+        let model = Label::new(
+            names::RESPONSE_MODEL,
+            value(o.response_model.unwrap_or("none")),
+        );
+        metrics::counter!(sanitize(names::UNPRICED), Labels::of(o).with(&[&model])).increment(1);
     }
     if o.abandoned {
         series

@@ -37,6 +37,7 @@ async fn every_figure_per_class_and_target() {
             cost_usd: 0.4375,
             estimated: 1,
             estimated_cost_usd: 0.0625,
+            unpriced: 0,
             input_tokens: 45,
             output_tokens: 66,
         }
@@ -66,6 +67,7 @@ async fn every_figure_per_class_and_target() {
             cost_usd: 0.375,
             estimated: 0,
             estimated_cost_usd: 0.0,
+            unpriced: 0,
             input_tokens: 40,
             output_tokens: 60,
         }
@@ -94,6 +96,7 @@ async fn every_figure_per_class_and_target() {
             cost_usd: 0.0625,
             estimated: 1,
             estimated_cost_usd: 0.0625,
+            unpriced: 0,
             input_tokens: 5,
             output_tokens: 6,
             ..Figures::default()
@@ -117,6 +120,7 @@ async fn every_figure_per_class_and_target() {
             cost_usd: 0.5,
             estimated: 0,
             estimated_cost_usd: 0.0,
+            unpriced: 0,
             input_tokens: 100,
             output_tokens: 50,
             ..Figures::default()
@@ -125,7 +129,8 @@ async fn every_figure_per_class_and_target() {
     assert_eq!(target(&r, "default", "none").requests, 2);
     assert_eq!(target(&r, "default", OPENAI).successes, 1);
 
-    // Abandoned before the first token: neither success nor error, no TTFT sample.
+    // Abandoned before the first token: neither success nor error, no TTFT sample; served by a
+    // model without a price, so counted as unpriced rather than free.
     assert_eq!(
         class(&r, "reasoning-heavy").totals,
         Figures {
@@ -134,6 +139,7 @@ async fn every_figure_per_class_and_target() {
             error_rate: Some(0.0),
             abandoned_ratio: Some(1.0),
             attempts: 1,
+            unpriced: 1,
             ..Figures::default()
         }
     );
@@ -442,6 +448,10 @@ async fn the_table_aligns_and_shows_every_figure() {
     );
     assert!(text.contains("RateLimited=1"), "{text}");
     assert!(text.contains("NOT MET"), "{text}");
+    assert!(
+        text.contains("unpriced: 1 requests of reasoning-heavy / openai/gpt-4o-mini have no cost"),
+        "{text}"
+    );
     let slo_line = text
         .lines()
         .find(|l| l.starts_with("default") && l.contains("latency_p95_ms"))

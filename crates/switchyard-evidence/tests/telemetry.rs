@@ -22,6 +22,7 @@ fn observation(status: u16, tenant: &str) -> Observation<'_> {
         cost_usd: None,
         attempts: 1,
         abandoned: false,
+        unpriced: false,
     }
 }
 

@@ -89,6 +89,8 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// The effective price of every configured model, and where it comes from.
+    Prices,
     /// Manage tenants' API keys, directly in the store (the gateway may be stopped).
     Keys {
         #[command(subcommand)]
@@ -165,6 +167,9 @@ pub fn main() -> ExitCode {
             runtime.block_on(mock_upstream(listen, script.as_deref()))
         }
         Command::Check { file } => check(file.or(cli.config).as_deref()),
+        Command::Prices => load_config(cli.config.as_deref()).map(|c| {
+            let _ = write!(std::io::stdout().lock(), "{}", config::prices::table(&c));
+        }),
         Command::Events { command } => runtime.block_on(events(cli.config.as_deref(), command)),
         Command::Profile { url, command } => admin_url(cli.config.as_deref(), url)
             .and_then(|url| runtime.block_on(crate::profiles::cli::run(&url, command))),

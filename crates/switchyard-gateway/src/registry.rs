@@ -80,9 +80,16 @@ impl Registry {
             })
     }
 
-    /// The price of a target; zero when the table does not know the model.
+    /// The price of a target: its own (config or shipped table), else its provider's default;
+    /// `None` when nothing prices it (its requests are unpriced, never free).
     pub fn price(&self, target: &Target) -> Option<Price> {
-        self.config.models.get(&target.model).map(|m| m.price)
+        let own = self.config.models.get(&target.model);
+        own.filter(|m| m.priced_by.is_some())
+            .map(|m| m.price)
+            .or_else(|| {
+                let provider = own.map_or(target.provider.as_str(), |m| m.provider.as_str());
+                self.config.providers.get(provider)?.default_price
+            })
     }
 
     /// A `provider/model` of the wrong kind for the door is a clear 400 before routing (an

@@ -77,6 +77,20 @@ fn unknown_keys_and_bad_toml_name_their_line() {
 }
 
 #[test]
+fn a_provider_default_price_must_be_a_price() {
+    let (ok, _, stderr) = check(
+        "[providers.a]\nfamily = \"openai\"\napi_key = \"x\"\ndefault_output_usd_per_mtok = -1.0\n",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains(":4:")
+            && stderr.contains("providers.a.default_output_usd_per_mtok")
+            && stderr.contains("prices are finite and not negative"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn missing_env_secret_is_an_error() {
     let (ok, _, stderr) =
         check("[providers.a]\nfamily = \"openai\"\napi_key = \"${SWITCHYARD_TEST_UNSET_VAR}\"\n");

@@ -261,3 +261,91 @@ async fn a_measured_usage_wins_and_the_estimate_is_reconciled_against_it() {
         );
     }
 }
+
+/// A gateway whose provider `up` prices nothing (a passthrough model), plus `extra`.
+async fn unpriced_gateway(upstream: &Upstream, provider_extra: &str, extra: &str) -> Gateway {
+    gateway(&format!(
+        "[providers.up]\nfamily = \"openai\"\nbase_url = \"{}/v1\"\napi_key = \"{KEY}\"\n{provider_extra}\n\n{extra}",
+        upstream.root
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_nothing_prices_is_recorded_unpriced_never_free() {
+    let up = mock_upstream(&[]).await;
+    let gw = unpriced_gateway(&up, "", "").await;
+    let (id, resp) = send(&gw, "up/some-model-1".into(), false).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("x-switchyard-cost-usd").is_none());
+    let outcome = eventually("the outcome", async || {
+        gw.events()
+            .await
+            .iter()
+            .filter(|e| e.kind == "outcome" && e.request_id.as_deref() == Some(id.as_str()))
+            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
+            .next()
+    })
+    .await;
+    assert_eq!(outcome["cost_usd"], Value::Null, "{outcome}");
+    let why = outcome["unpriced"].as_str().unwrap_or_default();
+    assert!(why.starts_with("up/some-model-1 has no price"), "{outcome}");
+    let metrics = client()
+        .get(format!("{}/metrics", gw.root))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("switchyard_unpriced_requests")
+                && l.contains("gen_ai_response_model=\"up/some-model-1\"")),
+        "{metrics}"
+    );
+    let config = gw.state.live().registry.config.clone();
+    let table = switchyard_gateway::config::prices::table(&config);
+    assert!(table.contains("other up/ models: unpriced"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_refuses_what_it_cannot_price_unless_the_provider_has_a_default() {
+    let up = mock_upstream(&[]).await;
+    let budget = "[[budgets]]\ntenant = \"local\"\nlimit_usd = 10\nwindow_secs = 3600\n";
+    let gw = unpriced_gateway(&up, "", budget).await;
+    let (_, resp) = send(&gw, "up/some-model-2".into(), false).await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("up/some-model-2 has no price, and this request falls under budget"),
+        "{body}"
+    );
+    assert!(
+        message.contains("[providers.up] default_input_usd_per_mtok"),
+        "{body}"
+    );
+    assert_eq!(
+        up.mock.hits("some-model-2"),
+        0,
+        "refused before any attempt"
+    );
+
+    let defaults = "default_input_usd_per_mtok = 2.0\ndefault_output_usd_per_mtok = 8.0";
+    let gw = unpriced_gateway(&up, defaults, budget).await;
+    let (_, resp) = send(&gw, "up/some-model-2".into(), false).await;
+    assert_eq!(resp.status(), 200);
+    let cost: f64 = resp.headers()["x-switchyard-cost-usd"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cost > 0.0, "{cost}");
+    let table = switchyard_gateway::config::prices::table(&gw.state.live().registry.config.clone());
+    assert!(
+        table.contains("other up/ models: 2.0000 in, 8.0000 out"),
+        "{table}"
+    );
+}

@@ -117,6 +117,9 @@ pub struct Figures {
     pub estimated: u64,
     #[serde(default)]
     pub estimated_cost_usd: f64,
+    /// Requests served by a model nothing prices: in no cost above, never counted as free.
+    #[serde(default)]
+    pub unpriced: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
 }

@@ -45,6 +45,14 @@ pub fn render_table(report: &Report) -> String {
         out.push_str(
             "\nlatency and TTFT in ms, nearest-rank percentiles; latency over successes; \"of it est.\" is\nthe cost of requests whose usage the gateway counted because the provider sent none\n",
         );
+        for class in &report.classes {
+            for t in class.targets.iter().filter(|t| t.figures.unpriced > 0) {
+                out.push_str(&format!(
+                    "unpriced: {} requests of {} / {} have no cost (the model has no price)\n",
+                    t.figures.unpriced, class.class, t.target
+                ));
+            }
+        }
         let mut errors = vec![
             [
                 "class / target",

@@ -33,6 +33,9 @@ pub(super) struct OutcomeFacts {
     /// `measured` or `estimated` (absent in events older than the estimate).
     #[serde(default)]
     pub usage_source: Option<String>,
+    /// Why it has no cost, when the model that served it has no price.
+    #[serde(default)]
+    pub unpriced: Option<String>,
 }
 
 /// Token counts of an outcome.
@@ -71,6 +74,7 @@ pub(super) struct Tally {
     cost_usd: f64,
     estimated: u64,
     estimated_cost_usd: f64,
+    unpriced: u64,
     input_tokens: u64,
     output_tokens: u64,
 }
@@ -99,6 +103,9 @@ impl Tally {
         }
         if let Some(ms) = o.ttft_ms.filter(|v| v.is_finite()) {
             self.ttft.push(ms);
+        }
+        if o.unpriced.is_some() {
+            self.unpriced += 1;
         }
         let estimated = o.usage_source.as_deref() == Some("estimated");
         if estimated {
@@ -145,6 +152,7 @@ impl Tally {
             cost_usd: self.cost_usd,
             estimated: self.estimated,
             estimated_cost_usd: self.estimated_cost_usd,
+            unpriced: self.unpriced,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
         }

@@ -155,7 +155,8 @@ pub async fn seeded() -> Arc<dyn Store> {
                 o,
                 "r9",
                 json!({"route_class": "reasoning-heavy", "status": 200,
-                "model": OPENAI, "attempts": 1, "latency_ms": 900.0, "abandoned": true}),
+                "model": OPENAI, "attempts": 1, "latency_ms": 900.0, "abandoned": true,
+                "unpriced": "openai/gpt-4o-mini has no price"}),
             ),
             // At `until`: outside.
             (T + 1000, o, "r10", lc(json!({"latency_ms": 1.0}))),

@@ -46,6 +46,7 @@ fn endpoint(
         },
         timeout: None,
         passthrough: true,
+        default_price: None,
     }
 }
 

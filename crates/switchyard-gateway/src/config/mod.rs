@@ -10,6 +10,7 @@ mod checker;
 mod defaults;
 mod models;
 mod payloads;
+pub mod prices;
 mod provider;
 mod raw;
 mod responses;
@@ -159,6 +160,9 @@ pub struct ProviderConfig {
     /// `[models]` entries and alias targets resolve. Off by default for Azure OpenAI (a
     /// deployment nobody configured stays unreachable), on for every other provider.
     pub passthrough: bool,
+    /// The price of this provider's models that neither the config nor the shipped table
+    /// prices (`default_input_usd_per_mtok`, `default_output_usd_per_mtok`).
+    pub default_price: Option<Price>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +180,18 @@ pub struct ModelConfig {
     pub context_window: Option<u64>,
     pub size_rank: Option<u32>,
     pub price: Price,
+    /// Where the price comes from; `None` when nothing prices the model (then `price` is zero
+    /// for ranking only, and its requests are recorded as unpriced, never as free).
+    pub priced_by: Option<PricedBy>,
+}
+
+/// Where a model's price comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PricedBy {
+    /// The config file that prices it.
+    Config(String),
+    /// The table shipped with the gateway.
+    Shipped,
 }
 
 /// One problem found in a config file.

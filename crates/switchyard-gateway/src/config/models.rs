@@ -5,7 +5,9 @@
 
 use super::checker::Checker;
 use super::raw::{RawConfig, RawModel};
-use super::{Config, ConfigError, ConfigErrors, ModelConfig, ModelKind, ProviderConfig, line_of};
+use super::{
+    Config, ConfigError, ConfigErrors, ModelConfig, ModelKind, PricedBy, ProviderConfig, line_of,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use switchyard_evidence::pricing::Price;
@@ -48,6 +50,7 @@ pub(super) fn model(
             return None;
         }
     };
+    let file = c.file;
     let mut price = |v: &Option<Spanned<f64>>, field: &str| -> Option<f64> {
         let v = v.as_ref()?;
         let x = *v.get_ref();
@@ -61,8 +64,13 @@ pub(super) fn model(
         }
         Some(x)
     };
-    let input = price(&m.input_usd_per_mtok, "input_usd_per_mtok").unwrap_or(0.0);
-    let output = price(&m.output_usd_per_mtok, "output_usd_per_mtok").unwrap_or(0.0);
+    let input = price(&m.input_usd_per_mtok, "input_usd_per_mtok");
+    let output = price(&m.output_usd_per_mtok, "output_usd_per_mtok");
+    let priced_by = (input.is_some() || output.is_some()).then(|| match file {
+        SHIPPED => PricedBy::Shipped,
+        file => PricedBy::Config(file.to_owned()),
+    });
+    let (input, output) = (input.unwrap_or(0.0), output.unwrap_or(0.0));
     let cached_input = price(&m.cached_input_usd_per_mtok, "cached_input_usd_per_mtok");
     let cache_write = price(&m.cache_write_usd_per_mtok, "cache_write_usd_per_mtok");
     Some(ModelConfig {
@@ -80,6 +88,7 @@ pub(super) fn model(
             cached_input,
             cache_write,
         },
+        priced_by,
     })
 }
 
@@ -129,13 +138,16 @@ fn grammar(p: &ProviderConfig, upstream: &str) -> Result<(), ProviderError> {
     }
 }
 
+/// The name the shipped price table goes by in errors and in `switchyard prices`.
+pub const SHIPPED: &str = "<shipped prices>";
+
 /// Adds the shipped price entries for configured providers that the config does not price:
 /// for a provider without passthrough only its alias targets (a shipped entry must not make a
 /// model routable that the config left out), and only ids the provider's grammar accepts.
 pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(), ConfigErrors> {
     let raw: RawConfig = toml::from_str(shipped).map_err(|e| {
         ConfigErrors(vec![ConfigError {
-            file: "<shipped prices>".into(),
+            file: SHIPPED.into(),
             line: e.span().map(|s| line_of(shipped, s.start)).unwrap_or(0),
             key: String::new(),
             message: e.message().to_owned(),
@@ -143,7 +155,7 @@ pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(
     })?;
     let no_env = |_: &str| None;
     let mut c = Checker {
-        file: "<shipped prices>",
+        file: SHIPPED,
         text: shipped,
         errors: Vec::new(),
         env: &no_env,

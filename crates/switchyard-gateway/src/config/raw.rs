@@ -138,6 +138,9 @@ pub struct RawProvider {
     pub account_id: Option<Spanned<String>>,
     /// Whether clients may name models the config does not list (`provider/any-id`).
     pub passthrough: Option<Spanned<bool>>,
+    /// The price of the provider's models that nothing else prices.
+    pub default_input_usd_per_mtok: Option<Spanned<f64>>,
+    pub default_output_usd_per_mtok: Option<Spanned<f64>>,
     #[serde(default)]
     pub quirks: Quirks,
 }

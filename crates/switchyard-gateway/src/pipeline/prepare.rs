@@ -50,12 +50,15 @@ pub async fn prepare(
     ctx.payloads = state
         .artifacts
         .decide(key_asks.or(decision.log_payloads), ctx.durable)?;
+    let spender = decide::spender(ctx);
+    if let Some(budget) = state.budgets.scopes(&spender).first() {
+        unpriced_under(ctx, budget, decision)?;
+    }
     let ids = crate::budgets::Ids {
         request: &ctx.request_id,
         decision: &ctx.decision_id,
     };
-    let hold =
-        crate::budgets::reserve(&state.budgets, ids, &decide::spender(ctx), decision).await?;
+    let hold = crate::budgets::reserve(&state.budgets, ids, &spender, decision).await?;
     ctx.budget = hold.map(Arc::new);
     let request = redact(ctx, request, decision);
     let slot = if decision.heavy_queue {
@@ -64,6 +67,27 @@ pub async fn prepare(
         None
     };
     Ok(Prepared { request, slot })
+}
+
+/// A budget cannot hold what it cannot price: a request under `budget` that may reach a model
+/// nothing prices is refused before any attempt, saying how to price it.
+fn unpriced_under(ctx: &RequestCtx, budget: &str, decision: &Decision) -> Result<(), ApiError> {
+    let registry = &ctx.live.registry;
+    let Some(target) = decision
+        .plan
+        .targets()
+        .map(|c| &c.target)
+        .find(|t| registry.price(t).is_none())
+    else {
+        return Ok(());
+    };
+    Err(ApiError::BadRequest {
+        message: format!(
+            "{} has no price, and this request falls under budget {budget}, which cannot hold what it cannot price; price it under [models.\"{}\"] or give [providers.{}] default_input_usd_per_mtok and default_output_usd_per_mtok",
+            target.model, target.model, target.provider
+        ),
+        param: Some("model".into()),
+    })
 }
 
 /// The request with what its class keeps from providers redacted (by the request's detectors).

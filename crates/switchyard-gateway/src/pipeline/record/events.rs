@@ -56,12 +56,21 @@ pub fn outcome(ctx: &RequestCtx, e: &Ending) -> Draft {
         route_class: &ctx.route_class,
         status: e.status,
         tenant: &ctx.tenant,
+        unpriced: e.unpriced.then(|| unpriced(e)),
         tokenizer: e.usage_source.and_then(super::UsageSource::tokenizer),
         ttft_ms: e.ttft.map(ms),
         usage: e.usage.as_ref().map(UsageFacts::of),
         usage_source: e.usage_source.map(super::UsageSource::as_str),
     };
     Draft::of(EventKind::Outcome, Some(&ctx.request_id), &payload)
+}
+
+/// Why a served request has no cost.
+fn unpriced(e: &Ending) -> String {
+    let model = e.target.as_ref().map_or("the target", |t| t.model.as_str());
+    format!(
+        "{model} has no price: neither the config nor the shipped table prices it, and its provider has no default price"
+    )
 }
 
 // Serialised straight to JSON text; fields in alphabetical order.
@@ -122,6 +131,9 @@ struct Concluded<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     tokenizer: Option<String>,
     ttft_ms: Option<f64>,
+    /// Why the request has no cost: the model that served it has no price (absent when priced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unpriced: Option<String>,
     usage: Option<UsageFacts>,
     /// `measured` or `estimated`; absent when there is no usage.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -46,6 +46,8 @@ pub struct Ending {
     pub abandoned: bool,
     /// Cost beyond the serving attempt's usage: cancelled hedges (USD).
     pub extra_cost_usd: f64,
+    /// It was served by a model nothing prices: its cost is unknown, never zero.
+    pub unpriced: bool,
 }
 
 impl Ending {
@@ -67,11 +69,13 @@ impl Ending {
 
     /// The ending of a request served by `target` after `attempts`, before its usage is known.
     pub fn served(ctx: &RequestCtx, target: &Target, attempts: &[AttemptRecord]) -> Self {
+        let price = ctx.live.registry.price(target);
         Ending {
             status: 200,
             target: Some(target.clone()),
             attempts: attempts.len(),
-            price: ctx.live.registry.price(target),
+            unpriced: price.is_none(),
+            price,
             extra_cost_usd: cancelled_cost(attempts),
             ..Ending::default()
         }
@@ -150,6 +154,7 @@ pub fn publish(ctx: &RequestCtx, ending: &Ending) {
         cost_usd: ending.cost_usd(),
         attempts: ending.attempts,
         abandoned: ending.abandoned,
+        unpriced: ending.unpriced,
     });
 }
 
@@ -201,6 +206,7 @@ pub async fn finish_served(
             target: ending.target.clone(),
             usage: ending.usage,
             usage_source: ending.usage_source,
+            unpriced: ending.unpriced,
             price: ending.price,
             extra_cost_usd: ending.extra_cost_usd,
             ..Ending::failed(&withheld, ending.attempts)
