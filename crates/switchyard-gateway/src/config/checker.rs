@@ -62,6 +62,27 @@ impl Checker<'_> {
         Some(out)
     }
 
+    /// A price in USD per million tokens at `key.field`: absent, or finite and not negative
+    /// (anything else is an error here, and `None`).
+    pub(super) fn price(
+        &mut self,
+        v: &Option<Spanned<f64>>,
+        key: &str,
+        field: &str,
+    ) -> Option<f64> {
+        let v = v.as_ref()?;
+        let x = *v.get_ref();
+        if !x.is_finite() || x < 0.0 {
+            self.error(
+                v.span(),
+                format!("{key}.{field}"),
+                "prices are finite and not negative",
+            );
+            return None;
+        }
+        Some(x)
+    }
+
     pub(super) fn positive_count(
         &mut self,
         v: &Option<Spanned<u64>>,

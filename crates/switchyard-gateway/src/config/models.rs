@@ -51,19 +51,7 @@ pub(super) fn model(
         }
     };
     let file = c.file;
-    let mut price = |v: &Option<Spanned<f64>>, field: &str| -> Option<f64> {
-        let v = v.as_ref()?;
-        let x = *v.get_ref();
-        if !x.is_finite() || x < 0.0 {
-            c.error(
-                v.span(),
-                format!("{key}.{field}"),
-                "prices are finite and not negative",
-            );
-            return None;
-        }
-        Some(x)
-    };
+    let mut price = |v: &Option<Spanned<f64>>, field: &str| c.price(v, key, field);
     let input = price(&m.input_usd_per_mtok, "input_usd_per_mtok");
     let output = price(&m.output_usd_per_mtok, "output_usd_per_mtok");
     let priced_by = (input.is_some() || output.is_some()).then(|| match file {

@@ -110,7 +110,7 @@ pub(super) fn provider(
         .passthrough
         .as_ref()
         .map_or(quirks.azure_api_version.is_none(), |b| *b.get_ref());
-    let default_price = default_price(c, p, key)?;
+    let default_price = default_price(c, p, key);
     Some(ProviderConfig {
         endpoint: Endpoint {
             name: name.to_owned(),
@@ -250,33 +250,21 @@ fn account_id(
 }
 
 /// The provider's default price: `Some` when either default is given (the other is then 0).
-fn default_price(c: &mut Checker<'_>, p: &RawProvider, key: &str) -> Option<Option<Price>> {
-    let mut ok = true;
-    let mut read = |v: &Option<Spanned<f64>>, field: &str| -> Option<f64> {
-        let v = v.as_ref()?;
-        let x = *v.get_ref();
-        if !x.is_finite() || x < 0.0 {
-            c.error(
-                v.span(),
-                format!("{key}.{field}"),
-                "prices are finite and not negative",
-            );
-            ok = false;
-        }
-        Some(x)
-    };
-    let input = read(&p.default_input_usd_per_mtok, "default_input_usd_per_mtok");
-    let output = read(
+fn default_price(c: &mut Checker<'_>, p: &RawProvider, key: &str) -> Option<Price> {
+    let input = c.price(
+        &p.default_input_usd_per_mtok,
+        key,
+        "default_input_usd_per_mtok",
+    );
+    let output = c.price(
         &p.default_output_usd_per_mtok,
+        key,
         "default_output_usd_per_mtok",
     );
-    if !ok {
-        return None;
-    }
-    Some((input.is_some() || output.is_some()).then(|| Price {
+    (input.is_some() || output.is_some()).then(|| Price {
         input: input.unwrap_or(0.0),
         output: output.unwrap_or(0.0),
         cached_input: None,
         cache_write: None,
-    }))
+    })
 }

@@ -290,7 +290,13 @@ pub async fn served(
                 (ending, sent.clone()),
             );
             recorder.hold(slot);
-            (Answer::Stream(first, rest, Box::new(recorder)), None)
+            let output = Answer::Stream(first, rest, Box::new(recorder));
+            let served = Served {
+                output,
+                target,
+                attempts,
+            };
+            return Ok((served, None));
         }
         (Output::Chat(resp), _) => {
             let counted = if estimate::missing(&resp) {
@@ -299,24 +305,7 @@ pub async fn served(
             } else {
                 None
             };
-            let (usage, source) = counted.unwrap_or((resp.usage, UsageSource::Measured));
-            let ending = ending.with_usage(usage, source);
-            if let Err(Withheld(error)) =
-                finish_served(&state.events, &state.admission, ctx, ending).await
-            {
-                return Err(Failure {
-                    error,
-                    attempts,
-                    recorded: true,
-                });
-            }
-            if let Some(keep) = ctx.payloads {
-                let owner = Owner {
-                    request_id: &ctx.request_id,
-                    keep,
-                };
-                state.artifacts.keep_completion(owner, &resp).await;
-            }
+            let usage = counted.unwrap_or((resp.usage, UsageSource::Measured));
             (Answer::Chat(resp), Some(usage))
         }
         (Output::Embed(resp), sent_now) => {
@@ -328,20 +317,32 @@ pub async fn served(
             } else {
                 None
             };
-            let (usage, source) = counted.unwrap_or((resp.usage, UsageSource::Measured));
-            let ending = ending.with_usage(usage, source);
-            if let Err(Withheld(error)) =
-                finish_served(&state.events, &state.admission, ctx, ending).await
-            {
-                return Err(Failure {
-                    error,
-                    attempts,
-                    recorded: true,
-                });
-            }
+            let usage = counted.unwrap_or((resp.usage, UsageSource::Measured));
             (Answer::Embed(resp), Some(usage))
         }
     };
+    // A whole answer ends here: its outcome first (withheld if its commit fails), then its
+    // completion kept.
+    if let Some((usage, source)) = usage {
+        let ending = ending.with_usage(usage, source);
+        if let Err(Withheld(error)) =
+            finish_served(&state.events, &state.admission, ctx, ending).await
+        {
+            return Err(Failure {
+                error,
+                attempts,
+                recorded: true,
+            });
+        }
+    }
+    if let (Answer::Chat(resp), Some(keep)) = (&answer, ctx.payloads) {
+        let owner = Owner {
+            request_id: &ctx.request_id,
+            keep,
+        };
+        state.artifacts.keep_completion(owner, resp).await;
+    }
+    let usage = usage.map(|(usage, _)| usage);
     let served = Served {
         output: answer,
         target,
