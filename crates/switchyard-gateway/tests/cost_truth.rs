@@ -349,3 +349,47 @@ async fn a_budget_refuses_what_it_cannot_price_unless_the_provider_has_a_default
         "{table}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_embeddings_which_report_no_tokens_are_counted() {
+    let up = mock_upstream(&[]).await;
+    let gw = gateway(&format!(
+        "[providers.g]\nfamily = \"gemini\"\nbase_url = \"{}\"\napi_key = \"{KEY}\"\n\n[models.\"g/text-embedding-004\"]\nkind = \"embedding\"\ninput_usd_per_mtok = 1.0\n",
+        up.root
+    ))
+    .await;
+    let resp = client()
+        .post(format!("{}/v1/embeddings", gw.root))
+        .json(&json!({"model": "g/text-embedding-004", "input": ["the switchyard at dawn", "plain words"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let header: f64 = resp.headers()["x-switchyard-cost-usd"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let outcome = eventually("the outcome", async || {
+        gw.events()
+            .await
+            .iter()
+            .filter(|e| e.kind == "outcome" && e.request_id.as_deref() == Some(id.as_str()))
+            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
+            .next()
+    })
+    .await;
+    assert_eq!(outcome["usage_source"], "estimated", "{outcome}");
+    let t = switchyard_tokens::Tokenizer::for_model("text-embedding-004");
+    let counted = t.count("the switchyard at dawn") + t.count("plain words");
+    assert_eq!(
+        outcome["usage"]["input_tokens"].as_u64(),
+        Some(counted),
+        "{outcome}"
+    );
+    assert!((header - counted as f64 / 1e6).abs() < 1e-9, "{header}");
+}
