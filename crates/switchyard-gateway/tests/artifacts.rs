@@ -282,3 +282,19 @@ nodes = [{ try = "mock/fast" }]
         assert!(!String::from_utf8_lossy(&art.body).contains("[REDACTED"));
     }
 }
+
+#[tokio::test]
+async fn the_prompt_is_kept_for_a_request_refused_after_its_payload_policy_was_decided() {
+    // A budget too small for any request: refused by the budget hold, after payload policy.
+    let gw = gateway("[payloads]\nenabled = true\n[providers.mock]\nfamily = \"mock\"\n[models.\"mock/fast\"]\ninput_usd_per_mtok = 1.0\noutput_usd_per_mtok = 1.0\n[aliases]\nfast = [\"mock/fast\"]\n[[budgets]]\ntenant = \"local\"\nlimit_usd = 0.0000001\nwindow_secs = 3600\n").await;
+    let (status, id) = send(&gw, &request()).await;
+    assert_eq!(status, 429);
+    let arts = eventually("the refused request's prompt", async || {
+        let arts = artifacts_of(&gw, &id).await;
+        arts.iter()
+            .any(|(p, _)| p["kind"] == "prompt")
+            .then_some(arts)
+    })
+    .await;
+    assert!(arts.iter().all(|(p, _)| p["kind"] != "completion"));
+}

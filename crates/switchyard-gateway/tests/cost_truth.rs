@@ -335,8 +335,19 @@ async fn a_budget_refuses_what_it_cannot_price_unless_the_provider_has_a_default
 
     let defaults = "default_input_usd_per_mtok = 2.0\ndefault_output_usd_per_mtok = 8.0";
     let gw = unpriced_gateway(&up, defaults, budget).await;
-    let (_, resp) = send(&gw, "up/some-model-2".into(), false).await;
+    let (id, resp) = send(&gw, "up/some-model-2".into(), false).await;
     assert_eq!(resp.status(), 200);
+    // The hold is what routing estimates at the provider's default price, not zero.
+    let held = eventually("the budget hold", async || {
+        gw.events()
+            .await
+            .iter()
+            .filter(|e| e.kind == "budget" && e.request_id.as_deref() == Some(id.as_str()))
+            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
+            .find(|p| p["action"] == "reserve")
+    })
+    .await;
+    assert!(held["amount_microusd"].as_u64() > Some(0), "{held}");
     let cost: f64 = resp.headers()["x-switchyard-cost-usd"]
         .to_str()
         .unwrap()
@@ -392,4 +403,23 @@ async fn gemini_embeddings_which_report_no_tokens_are_counted() {
         "{outcome}"
     );
     assert!((header - counted as f64 / 1e6).abs() < 1e-9, "{header}");
+}
+
+#[tokio::test]
+async fn a_listed_model_without_a_price_takes_the_shipped_one() {
+    let up = mock_upstream(&[]).await;
+    let gw = gateway(&format!(
+        "[providers.openai]\nfamily = \"openai\"\nbase_url = \"{}/v1\"\napi_key = \"{KEY}\"\n\n[models.\"openai/gpt-4o-mini\"]\ncontext_window = 1000\n",
+        up.root
+    ))
+    .await;
+    let table = switchyard_gateway::config::prices::table(&gw.state.live().registry.config.clone());
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("openai/gpt-4o-mini "))
+        .unwrap_or_default();
+    assert!(
+        line.ends_with("<shipped prices>") && line.contains("0.1500"),
+        "{table}"
+    );
 }

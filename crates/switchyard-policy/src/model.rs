@@ -71,6 +71,10 @@ pub struct ModelTable {
     models: BTreeMap<String, ModelFacts>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     passthrough: BTreeMap<String, Option<String>>,
+    /// The price (input, output USD per million tokens) of a passthrough provider's models
+    /// that the table does not list, when its config gives one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    passthrough_prices: BTreeMap<String, (f64, f64)>,
 }
 
 impl ModelTable {
@@ -89,6 +93,11 @@ impl ModelTable {
     pub fn allow_passthrough(&mut self, provider: &str, region: Option<&str>) {
         self.passthrough
             .insert(provider.to_owned(), region.map(str::to_owned));
+    }
+
+    /// Prices the models of passthrough provider `provider` that the table does not list.
+    pub fn price_passthrough(&mut self, provider: &str, price: (f64, f64)) {
+        self.passthrough_prices.insert(provider.to_owned(), price);
     }
 
     /// The facts of `model` (`provider/model`) as listed.
@@ -110,10 +119,15 @@ impl ModelTable {
             upstream_model: upstream.to_owned(),
             region: region.clone(),
         };
+        let price = self
+            .passthrough_prices
+            .get(provider)
+            .copied()
+            .unwrap_or((0.0, 0.0));
         Some(Cow::Owned(ModelFacts::new(
             target,
             u64::MAX,
-            (0.0, 0.0),
+            price,
             u32::MAX,
         )))
     }
@@ -206,6 +220,9 @@ mod tests {
         assert_eq!(f.target.upstream_model, "anything");
         assert_eq!(f.target.region.as_deref(), Some("us"));
         assert_eq!(f.estimate(1_000, Some(1_000)), 0);
+        table.price_passthrough("b", (1.0, 2.0));
+        let priced = table.facts("b/anything").unwrap();
+        assert_eq!(priced.estimate(1_000_000, Some(1_000_000)), 3_000_000);
         assert_eq!(table.facts("a/x").unwrap().context_window, 9);
         assert!(table.facts("b/").is_none());
         assert_eq!(

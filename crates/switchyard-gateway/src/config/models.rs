@@ -158,7 +158,11 @@ pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(
             continue;
         };
         let aliased = || config.aliases.values().flatten().any(|t| t == id);
-        if config.models.contains_key(id) || !(p.passthrough || aliased()) {
+        let listed = config.models.get(id);
+        // A listed model the config does not price takes the shipped price (below).
+        if listed.is_some_and(|m| m.priced_by.is_some())
+            || (listed.is_none() && !(p.passthrough || aliased()))
+        {
             continue;
         }
         let key = format!("models.\"{id}\"");
@@ -174,7 +178,17 @@ pub(super) fn add_shipped_models(config: &mut Config, shipped: &str) -> Result<(
             found.push((id.clone(), m));
         }
     }
-    config.models.extend(found);
+    for (id, shipped) in found {
+        match config.models.get_mut(&id) {
+            Some(listed) => {
+                listed.price = shipped.price;
+                listed.priced_by = shipped.priced_by;
+            }
+            None => {
+                config.models.insert(id, shipped);
+            }
+        }
+    }
     if c.errors.is_empty() {
         Ok(())
     } else {

@@ -197,17 +197,25 @@ fn model_table(config: &Config) -> ModelTable {
             .get(provider)
             .and_then(|p| p.endpoint.region.clone())
     };
+    // A model nothing prices of its own is priced by its provider's default, if any: routing,
+    // budget holds and cost caps see what the record will charge.
+    let price_of = |m: &super::ModelConfig| match (&m.priced_by, config.providers.get(&m.provider))
+    {
+        (None, Some(p)) => p.default_price.map_or((0.0, 0.0), |d| (d.input, d.output)),
+        _ => (m.price.input, m.price.output),
+    };
     let mut prices: Vec<u64> = config
         .models
         .values()
-        .map(|m| (m.price.output * 1_000.0) as u64)
+        .map(|m| (price_of(m).1 * 1_000.0) as u64)
         .collect();
     prices.sort_unstable();
     prices.dedup();
     let mut table = ModelTable::new();
     for (id, m) in &config.models {
+        let price = price_of(m);
         let rank = m.size_rank.unwrap_or_else(|| {
-            let key = (m.price.output * 1_000.0) as u64;
+            let key = (price.1 * 1_000.0) as u64;
             prices.partition_point(|p| *p < key) as u32 + 1
         });
         table.insert(ModelFacts::new(
@@ -218,7 +226,7 @@ fn model_table(config: &Config) -> ModelTable {
                 region: region(&m.provider),
             },
             m.context_window.unwrap_or(DEFAULT_CONTEXT_WINDOW),
-            (m.price.input, m.price.output),
+            price,
             rank,
         ));
     }
@@ -242,6 +250,9 @@ fn model_table(config: &Config) -> ModelTable {
     }
     for (name, p) in config.providers.iter().filter(|(_, p)| p.passthrough) {
         table.allow_passthrough(name, p.endpoint.region.as_deref());
+        if let Some(d) = p.default_price {
+            table.price_passthrough(name, (d.input, d.output));
+        }
     }
     table
 }

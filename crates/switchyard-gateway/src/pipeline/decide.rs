@@ -49,9 +49,8 @@ pub async fn decide(
         classification.classes,
         input_tokens,
     )?;
-    let kind = kind(request);
     let live = ctx.live.clone();
-    live.registry.check_kind(&summary.model, kind)?;
+    live.registry.check_kind(&summary.model, kind(request))?;
     let asked = Asked {
         metadata_class: match request {
             Request::Chat(req) => req.metadata.get("route_class").map(String::as_str),
@@ -70,11 +69,6 @@ pub async fn decide(
         }
         Err(NotDecided::Malformed(e)) => return Err(e),
     };
-    live.registry.check_plan_kind(
-        &decision.requested,
-        &mut decision.plan.targets().map(|c| &c.target),
-        kind,
-    )?;
     Ok(Decided {
         decision,
         input_tokens,

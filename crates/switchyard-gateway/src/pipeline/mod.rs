@@ -243,7 +243,24 @@ async fn run<D: Door>(
     let request = Arc::new(request);
     let classification = classify::classify(state, ctx, &request).await;
     let mut decided = decide::decide(state, ctx, &request, &classification).await?;
-    let prepared = prepare::prepare(state, ctx, &request, &mut decided.decision).await?;
+    let attempted = prepare_and_execute(state, ctx, &request, &mut decided).await;
+    // The prompt is kept once its payload policy is decided, whether the request is served,
+    // refused while it was prepared, or failed upstream.
+    record::payloads(state, ctx, &request).await;
+    let (prepared, executed) = attempted?;
+    let (served, usage) = record::served(state, ctx, executed?, prepared).await?;
+    Ok(respond::answer(door, ctx, (&request, &kept), served, usage))
+}
+
+/// Phases 5 and 6: what the decision asks before anything leaves the gateway, then the
+/// attempts. A refusal while preparing is the error; the attempts' own result is handed on.
+async fn prepare_and_execute(
+    state: &AppState,
+    ctx: &mut RequestCtx,
+    request: &Arc<Request>,
+    decided: &mut decide::Decided,
+) -> Result<(prepare::Prepared, Result<execute::Served, Failure>), Failure> {
+    let prepared = prepare::prepare(state, ctx, request, &mut decided.decision).await?;
     let executed = execute::run(&execute::Exec {
         registry: &ctx.live.registry,
         http: &state.http,
@@ -255,7 +272,5 @@ async fn run<D: Door>(
         input_tokens: decided.input_tokens,
     })
     .await;
-    record::payloads(state, ctx, &request).await;
-    let (served, usage) = record::served(state, ctx, executed?, prepared).await?;
-    Ok(respond::answer(door, ctx, (&request, &kept), served, usage))
+    Ok((prepared, executed))
 }

@@ -1,6 +1,7 @@
 //! Phase 5, prepare: what the decision asks before anything leaves the gateway, in this order:
-//! durable evidence (a compliance request is refused while the log cannot commit), payload
-//! policy (kept or not, sealed or not), the budget hold, upstream redaction, and a slot in the
+//! durable evidence (a compliance request is refused while the log cannot commit), a plan of
+//! the kind the door needs, payload policy (kept or not, sealed or not), a price for every
+//! target when a budget applies, the budget hold, upstream redaction, and a slot in the
 //! heavy-context pool. Never sends upstream what its class redacts, whatever the door.
 
 use super::execute::Operation;
@@ -46,6 +47,11 @@ pub async fn prepare(
             ));
         }
     }
+    ctx.live.registry.check_plan_kind(
+        &decision.requested,
+        &mut decision.plan.targets().map(|c| &c.target),
+        decide::kind(request),
+    )?;
     let key_asks = ctx.principal.as_ref().and_then(|p| p.policy.log_payloads);
     ctx.payloads = state
         .artifacts

@@ -133,7 +133,11 @@ impl Recorder {
         let measured = ended.ending.usage.is_some();
         let draft = measured.then(|| super::close(&self.ctx, &self.admission, &ended.ending));
         let (log, admission, sent) = (self.log.clone(), self.admission.clone(), self.sent.clone());
-        let ctx = self.ctx.clone();
+        let mut ctx = self.ctx.clone();
+        if measured {
+            // Settled and published already: the span has nothing more to learn.
+            ctx.span = tracing::Span::none();
+        }
         self.end_span();
         // Drop cannot await: queue the records on the runtime.
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -157,7 +161,9 @@ impl Recorder {
     }
 
     /// Records a clean end and, for a request that demands durable evidence, waits until the
-    /// outcome is committed: the stream's end marker is only sent after that.
+    /// outcome is committed: the stream's end marker is only sent after that. The commit runs
+    /// as its own task, so a client that leaves while it waits cannot cut it short: the request
+    /// still ends in its one outcome.
     pub async fn finish_clean(&mut self) -> Result<(), ApiError> {
         if !self.ctx.durable {
             self.finish(None, false);
@@ -166,11 +172,21 @@ impl Recorder {
         let Some(ended) = self.take_ending(None, false) else {
             return Ok(());
         };
-        let ending = counted(ended.ending, self.sent.clone(), &ended.delivered).await;
-        keep(&self.ctx, ended.sink, &ended.delivered).await;
-        let recorded = super::finish_served(&self.log, &self.admission, &self.ctx, ending).await;
+        let (log, admission, sent) = (self.log.clone(), self.admission.clone(), self.sent.clone());
+        let ctx = self.ctx.clone();
+        let commit = tokio::spawn(async move {
+            let ending = counted(ended.ending, sent, &ended.delivered).await;
+            keep(&ctx, ended.sink, &ended.delivered).await;
+            super::finish_served(&log, &admission, &ctx, ending).await
+        });
+        let committed = commit.await;
         self.end_span();
-        recorded.map_err(|super::Withheld(error)| error)
+        match committed {
+            Ok(recorded) => recorded.map_err(|super::Withheld(error)| error),
+            Err(e) => Err(ApiError::Internal(format!(
+                "the stream's evidence could not be recorded: {e}"
+            ))),
+        }
     }
 }
 
