@@ -113,23 +113,29 @@ async fn send(gw: &Gateway, model: String, stream: bool) -> (String, reqwest::Re
     (id, resp)
 }
 
-/// The request's outcome event and its budget settlement, once both are recorded.
-async fn ended(gw: &Gateway, id: &str) -> (Value, Value) {
-    eventually(&format!("the outcome and settlement of {id}"), async || {
-        let events = gw.events().await;
-        let of = |kind: EventKind, action: Option<&str>| {
-            events
+/// The request's event of `kind` (of budget `action`), once it is recorded.
+async fn event(gw: &Gateway, id: &str, kind: EventKind, action: Option<&str>) -> Value {
+    eventually(
+        &format!("the {} event of {id}", kind.as_str()),
+        async || {
+            gw.events()
+                .await
                 .iter()
                 .filter(|e| e.kind == kind.as_str() && e.request_id.as_deref() == Some(id))
                 .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
                 .find(|p| action.is_none_or(|a| p["action"] == a))
-        };
-        Some((
-            of(EventKind::Outcome, None)?,
-            of(EventKind::Budget, Some("settle"))?,
-        ))
-    })
+        },
+    )
     .await
+}
+
+/// The request's outcome event and its budget settlement, once both are recorded.
+async fn ended(gw: &Gateway, id: &str) -> (Value, Value) {
+    let outcome = event(gw, id, EventKind::Outcome, None).await;
+    (
+        outcome,
+        event(gw, id, EventKind::Budget, Some("settle")).await,
+    )
 }
 
 /// An outcome whose usage the gateway counted: estimated, priced, and settled as known.
@@ -278,15 +284,7 @@ async fn a_model_nothing_prices_is_recorded_unpriced_never_free() {
     let (id, resp) = send(&gw, "up/some-model-1".into(), false).await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("x-switchyard-cost-usd").is_none());
-    let outcome = eventually("the outcome", async || {
-        gw.events()
-            .await
-            .iter()
-            .filter(|e| e.kind == "outcome" && e.request_id.as_deref() == Some(id.as_str()))
-            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
-            .next()
-    })
-    .await;
+    let outcome = event(&gw, &id, EventKind::Outcome, None).await;
     assert_eq!(outcome["cost_usd"], Value::Null, "{outcome}");
     let why = outcome["unpriced"].as_str().unwrap_or_default();
     assert!(why.starts_with("up/some-model-1 has no price"), "{outcome}");
@@ -338,15 +336,7 @@ async fn a_budget_refuses_what_it_cannot_price_unless_the_provider_has_a_default
     let (id, resp) = send(&gw, "up/some-model-2".into(), false).await;
     assert_eq!(resp.status(), 200);
     // The hold is what routing estimates at the provider's default price, not zero.
-    let held = eventually("the budget hold", async || {
-        gw.events()
-            .await
-            .iter()
-            .filter(|e| e.kind == "budget" && e.request_id.as_deref() == Some(id.as_str()))
-            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
-            .find(|p| p["action"] == "reserve")
-    })
-    .await;
+    let held = event(&gw, &id, EventKind::Budget, Some("reserve")).await;
     assert!(held["amount_microusd"].as_u64() > Some(0), "{held}");
     let cost: f64 = resp.headers()["x-switchyard-cost-usd"]
         .to_str()
@@ -385,15 +375,7 @@ async fn gemini_embeddings_which_report_no_tokens_are_counted() {
         .unwrap()
         .parse()
         .unwrap();
-    let outcome = eventually("the outcome", async || {
-        gw.events()
-            .await
-            .iter()
-            .filter(|e| e.kind == "outcome" && e.request_id.as_deref() == Some(id.as_str()))
-            .map(|e| serde_json::from_str::<Value>(&e.payload).unwrap())
-            .next()
-    })
-    .await;
+    let outcome = event(&gw, &id, EventKind::Outcome, None).await;
     assert_eq!(outcome["usage_source"], "estimated", "{outcome}");
     let t = switchyard_tokens::Tokenizer::for_model("text-embedding-004");
     let counted = t.count("the switchyard at dawn") + t.count("plain words");

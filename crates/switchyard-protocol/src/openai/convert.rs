@@ -222,20 +222,25 @@ pub(crate) fn function_name(name: &str, param: String) -> Result<(), WireError> 
     Ok(())
 }
 
+/// A `tool_choice` given as a mode (`auto`, `none`, `required`), as both OpenAI APIs write it.
+pub(crate) fn tool_mode(mode: &str) -> Result<ToolChoice, WireError> {
+    match mode {
+        "auto" => Ok(ToolChoice::Auto),
+        "none" => Ok(ToolChoice::None),
+        "required" => Ok(ToolChoice::Required),
+        other => Err(WireError::new(
+            format!(
+                "unknown tool_choice \"{}\"; expected auto, none, required or a named function",
+                excerpt(other)
+            ),
+            "tool_choice",
+        )),
+    }
+}
+
 fn tool_choice_to_canonical(c: ToolChoiceWire) -> Result<ToolChoice, WireError> {
     match c {
-        ToolChoiceWire::Mode(m) => match m.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
-            other => Err(WireError::new(
-                format!(
-                    "unknown tool_choice \"{}\"; expected auto, none, required or a named function",
-                    excerpt(other)
-                ),
-                "tool_choice",
-            )),
-        },
+        ToolChoiceWire::Mode(m) => tool_mode(&m),
         ToolChoiceWire::Named(n) if n.kind == "function" => {
             Ok(ToolChoice::Function(n.function.name))
         }

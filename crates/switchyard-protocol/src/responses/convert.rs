@@ -360,18 +360,7 @@ fn tool_to_canonical(t: ToolWire, i: usize) -> Result<Tool, WireError> {
 
 fn tool_choice_to_canonical(c: ToolChoiceWire) -> Result<ToolChoice, WireError> {
     match c {
-        ToolChoiceWire::Mode(m) => match m.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
-            other => Err(WireError::new(
-                format!(
-                    "unknown tool_choice \"{}\"; expected auto, none, required or a named function",
-                    excerpt(other)
-                ),
-                "tool_choice",
-            )),
-        },
+        ToolChoiceWire::Mode(m) => crate::openai::tool_mode(&m),
         ToolChoiceWire::Named { kind, name } if kind == "function" => name
             .map(ToolChoice::Function)
             .ok_or_else(|| WireError::new("`tool_choice` needs `name`", "tool_choice.name")),
